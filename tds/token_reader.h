@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <tds/error.h>
+#include <tds/tokens.h>
+
+namespace tds {
+
+struct LoginAck {
+    std::uint8_t interface = 0;
+    std::uint32_t tds_version = 0;
+    std::string prog_name;
+    std::uint8_t major = 0;
+    std::uint8_t minor = 0;
+    std::uint16_t build = 0;
+};
+
+struct DoneToken {
+    std::uint8_t type = token::kDone;
+    std::uint16_t status = 0;
+    std::uint16_t cur_cmd = 0;
+    std::uint64_t row_count = 0;
+};
+
+struct EnvChange {
+    std::uint8_t type = 0;
+    std::string new_value; // decoded for the B_VARCHAR types (database, language, packet size)
+    std::string old_value;
+};
+
+// TokenScan is what scan_tokens found in a server response, in order of appearance per kind.
+struct TokenScan {
+    std::vector<ServerMessage> errors;
+    std::vector<ServerMessage> infos;
+    std::optional<LoginAck> login_ack;
+    std::vector<EnvChange> env_changes;
+    std::vector<DoneToken> dones;
+    // Set when the walk stopped before the end: UnknownToken for a token it cannot size (e.g.
+    // COLMETADATA, whose rows need the metadata), BadToken / Truncated for damaged data.
+    std::optional<Error> stopped;
+    std::size_t stopped_at = 0;
+};
+
+// scan_tokens walks a server response payload (TDS 7.2+ layouts) and collects the tokens a
+// proxy reasons about: ERROR, INFO, LOGINACK, ENVCHANGE and DONE*. Every length is checked.
+TokenScan scan_tokens(std::span<const std::uint8_t> payload);
+
+} // namespace tds
