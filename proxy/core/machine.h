@@ -1,0 +1,74 @@
+#pragma once
+
+// Events go down into a machine, actions come back up (mitmproxy's sans-IO shape). A machine
+// never calls out: the libuv shell carries the actions out after handle() has returned, so no
+// callback can re-enter a machine half-way through a step.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace proxy {
+
+enum class Side : std::uint8_t { Client, Server };
+std::string_view to_string(Side s);
+
+enum class LogLevel : std::uint8_t { Debug, Info, Warn, Error };
+
+namespace event {
+struct Started {}; // the client's connection was accepted
+struct BytesReceived {
+    Side side;
+    std::span<const std::uint8_t> bytes; // valid only during handle(): copy what you keep
+};
+struct PeerClosed { // EOF (or a reset) from that side
+    Side side;
+    std::string detail;
+};
+struct Connected {}; // the upstream connection is up
+struct ConnectFailed {
+    std::string reason;
+};
+struct TimerFired {
+    int timer;
+};
+} // namespace event
+
+using Event = std::variant<event::Started, event::BytesReceived, event::PeerClosed,
+                           event::Connected, event::ConnectFailed, event::TimerFired>;
+
+namespace action {
+struct Send {
+    Side side;
+    std::vector<std::uint8_t> bytes;
+};
+struct Close { // end the whole session
+    std::string reason;
+    bool flush = true; // write what is queued first (e.g. an error or an alert)
+};
+struct StartTimer {
+    int timer;
+    std::uint64_t ms;
+};
+struct CancelTimer {
+    int timer;
+};
+struct Log {
+    LogLevel level;
+    std::string text;
+};
+} // namespace action
+
+using Action =
+    std::variant<action::Send, action::Close, action::StartTimer, action::CancelTimer, action::Log>;
+using Actions = std::vector<Action>;
+
+class Machine {
+  public:
+    virtual ~Machine() = default;
+    virtual Actions handle(const Event& event) = 0;
+};
+
+} // namespace proxy

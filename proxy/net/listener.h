@@ -1,0 +1,57 @@
+#pragma once
+
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include <proxy/core/machine.h>
+#include <proxy/net/address.h>
+#include <proxy/net/session.h>
+
+namespace proxy::net {
+
+// What a listener knows of a new connection when it asks for a machine.
+struct SessionInfo {
+    std::uint64_t id = 0;
+    std::string peer;
+};
+
+using MachineFactory = std::function<std::unique_ptr<Machine>(const SessionInfo&)>;
+
+// Listener accepts TCP connections on one address and gives each a Session with a fresh machine
+// from its factory. The factory may be replaced while running (new connections get the new one).
+class Listener {
+  public:
+    Listener(uv_loop_t* loop, SessionRegistry& registry, std::string label, MachineFactory factory);
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+
+    // listen binds and starts accepting; the error names the address and the reason.
+    std::expected<void, std::string> listen(const HostPort& where);
+    // close stops accepting; `done` runs once the handle is closed (the object may go then).
+    void close(std::function<void()> done = {});
+
+    // The address actually bound (port 0 resolved).
+    const std::string& bound() const { return bound_; }
+    std::uint16_t bound_port() const { return bound_port_; }
+    void set_factory(MachineFactory factory) { factory_ = std::move(factory); }
+
+  private:
+    static void on_connection(uv_stream_t* server, int status);
+    static void on_closed(uv_handle_t* h);
+
+    uv_loop_t* loop_;
+    SessionRegistry& registry_;
+    std::string label_;
+    MachineFactory factory_;
+    uv_tcp_t tcp_{};
+    bool open_ = false;
+    std::string bound_;
+    std::uint16_t bound_port_ = 0;
+    std::function<void()> on_done_;
+};
+
+} // namespace proxy::net

@@ -1,0 +1,321 @@
+#include <spdlog/spdlog.h>
+
+#include <proxy/net/address.h>
+#include <proxy/net/session.h>
+
+namespace proxy::net {
+
+namespace {
+
+std::string uv_message(int status) {
+    return uv_strerror(status);
+}
+
+} // namespace
+
+Session::Session(uv_loop_t* loop, SessionRegistry& registry, std::uint64_t id, std::string label)
+    : loop_(loop), registry_(registry), id_(id), label_(std::move(label)) {
+    client_.owner = this;
+    client_.side = Side::Client;
+    server_.owner = this;
+    server_.side = Side::Server;
+}
+
+Session::~Session() = default;
+
+Session::Conn* Session::conn_of(const uv_stream_t* s) {
+    if (s == reinterpret_cast<const uv_stream_t*>(&client_.tcp)) {
+        return &client_;
+    }
+    if (s == reinterpret_cast<const uv_stream_t*>(&server_.tcp)) {
+        return &server_;
+    }
+    return nullptr;
+}
+
+bool Session::accept(uv_stream_t* listener) {
+    uv_tcp_init(loop_, &client_.tcp);
+    client_.tcp.data = this;
+    client_.open = true;
+    ++open_handles_;
+    int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&client_.tcp));
+    if (rc != 0) {
+        log(LogLevel::Warn, "accept failed: " + uv_message(rc));
+        closing_ = true;
+        close_handles();
+        return false;
+    }
+    uv_tcp_nodelay(&client_.tcp, 1);
+    sockaddr_storage peer{};
+    int len = sizeof peer;
+    if (uv_tcp_getpeername(&client_.tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+        peer_ = format_address(reinterpret_cast<sockaddr*>(&peer));
+    }
+    return true;
+}
+
+void Session::start(std::unique_ptr<Machine> machine) {
+    machine_ = std::move(machine);
+    client_.reading = true;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&client_.tcp), on_alloc, on_read);
+    dispatch(event::Started{});
+}
+
+void Session::close(const std::string& reason) {
+    if (closing_) {
+        return;
+    }
+    log(LogLevel::Debug, "closing: " + reason);
+    begin_close(false);
+}
+
+void Session::dispatch(const Event& event) {
+    if (closing_ || !machine_) {
+        return;
+    }
+    run(machine_->handle(event));
+}
+
+void Session::run(Actions actions) {
+    for (auto& a : actions) {
+        if (auto* send_action = std::get_if<action::Send>(&a)) {
+            send(send_action->side, std::move(send_action->bytes));
+        } else if (auto* close_action = std::get_if<action::Close>(&a)) {
+            begin_close(close_action->flush);
+        } else if (auto* start = std::get_if<action::StartTimer>(&a)) {
+            start_timer(start->timer, start->ms);
+        } else if (auto* cancel = std::get_if<action::CancelTimer>(&a)) {
+            if (auto it = timers_.find(cancel->timer); it != timers_.end()) {
+                uv_timer_stop(&it->second.handle);
+            }
+        } else if (auto* line = std::get_if<action::Log>(&a)) {
+            log(line->level, line->text);
+        }
+    }
+}
+
+void Session::log(LogLevel level, const std::string& text) const {
+    auto lvl = level == LogLevel::Debug  ? spdlog::level::debug
+               : level == LogLevel::Info ? spdlog::level::info
+               : level == LogLevel::Warn ? spdlog::level::warn
+                                         : spdlog::level::err;
+    spdlog::log(lvl, "[{}#{} {}] {}", label_, id_, peer_.empty() ? "?" : peer_, text);
+}
+
+void Session::on_alloc(uv_handle_t* h, std::size_t /*suggested*/, uv_buf_t* buf) {
+    auto* self = static_cast<Session*>(h->data);
+    // One fixed block per session: every read is handed to the machine (which copies what it
+    // keeps) before the next allocation.
+    *buf = uv_buf_init(self->read_buf_.data(), static_cast<unsigned>(self->read_buf_.size()));
+}
+
+void Session::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<Session*>(s->data);
+    Conn* c = self->conn_of(s);
+    if (c == nullptr || self->closing_) {
+        return;
+    }
+    if (nread > 0) {
+        auto bytes = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(buf->base),
+                                                   static_cast<std::size_t>(nread));
+        self->dispatch(event::BytesReceived{c->side, bytes});
+        return;
+    }
+    if (nread == 0) {
+        return; // EAGAIN: not EOF
+    }
+    c->eof = true;
+    uv_read_stop(s);
+    c->reading = false;
+    std::string detail = nread == UV_EOF ? "" : uv_message(static_cast<int>(nread));
+    self->dispatch(event::PeerClosed{c->side, detail});
+}
+
+void Session::send(Side side, std::vector<std::uint8_t> bytes) {
+    Conn& c = conn(side);
+    if (!c.open || bytes.empty()) {
+        return;
+    }
+    auto* req = new WriteReq{uv_write_t{}, std::move(bytes), &c};
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()),
+                               static_cast<unsigned>(req->bytes.size()));
+    req->req.data = req;
+    int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&c.tcp), &buf, 1, on_write);
+    if (rc != 0) {
+        delete req;
+        log(LogLevel::Warn,
+            "write to " + std::string(to_string(side)) + " failed: " + uv_message(rc));
+        begin_close(false);
+        return;
+    }
+    update_reading();
+}
+
+void Session::on_write(uv_write_t* req, int status) {
+    auto* w = static_cast<WriteReq*>(req->data);
+    Session* self = w->conn->owner;
+    Side side = w->conn->side;
+    delete w;
+    if (status < 0) {
+        if (status != UV_ECANCELED && !self->closing_) {
+            self->log(LogLevel::Debug, "write to " + std::string(to_string(side)) +
+                                           " failed: " + uv_message(status));
+            self->dispatch(event::PeerClosed{side, uv_message(status)});
+        }
+        return;
+    }
+    self->update_reading();
+}
+
+void Session::update_reading() {
+    if (closing_) {
+        return;
+    }
+    auto queued = [](Conn& c) {
+        return c.open ? uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c.tcp)) : 0;
+    };
+    std::size_t most = std::max(queued(client_), queued(server_));
+    bool pause = paused_ ? most > kLowWatermark : most > kHighWatermark;
+    if (pause == paused_) {
+        return;
+    }
+    paused_ = pause;
+    for (Conn* c : {&client_, &server_}) {
+        if (!c->open || c->eof) {
+            continue;
+        }
+        auto* stream = reinterpret_cast<uv_stream_t*>(&c->tcp);
+        if (pause && c->reading) {
+            uv_read_stop(stream);
+            c->reading = false;
+        } else if (!pause && !c->reading) {
+            uv_read_start(stream, on_alloc, on_read);
+            c->reading = true;
+        }
+    }
+}
+
+void Session::start_timer(int id, std::uint64_t ms) {
+    auto [it, inserted] = timers_.try_emplace(id);
+    Timer& t = it->second;
+    if (inserted) {
+        uv_timer_init(loop_, &t.handle);
+        t.owner = this;
+        t.id = id;
+        t.handle.data = &t;
+        ++open_handles_;
+    }
+    uv_timer_start(&t.handle, on_timer, ms, 0);
+}
+
+void Session::on_timer(uv_timer_t* handle) {
+    auto* t = static_cast<Timer*>(handle->data);
+    Session* self = t->owner;
+    if (self->closing_) {
+        if (t->id == kLingerTimer) {
+            self->log(LogLevel::Debug, "peer did not take the last bytes in time");
+            self->close_handles();
+        }
+        return;
+    }
+    self->dispatch(event::TimerFired{t->id});
+}
+
+void Session::begin_close(bool flush) {
+    if (closing_) {
+        return;
+    }
+    closing_ = true;
+    for (Conn* c : {&client_, &server_}) {
+        if (c->open && c->reading) {
+            uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+            c->reading = false;
+        }
+    }
+    if (flush) {
+        // uv_shutdown completes once every queued write has been written.
+        for (Conn* c : {&client_, &server_}) {
+            if (!c->open) {
+                continue;
+            }
+            c->shutdown_req.data = c;
+            if (uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp),
+                            on_shutdown) == 0) {
+                ++shutdowns_pending_;
+            }
+        }
+        if (shutdowns_pending_ > 0) {
+            start_timer(kLingerTimer, kLingerMs);
+            return;
+        }
+    }
+    close_handles();
+}
+
+void Session::on_shutdown(uv_shutdown_t* req, int /*status*/) {
+    auto* c = static_cast<Conn*>(req->data);
+    Session* self = c->owner;
+    if (--self->shutdowns_pending_ == 0) {
+        self->close_handles();
+    }
+}
+
+void Session::close_handles() {
+    if (handles_closing_) {
+        return;
+    }
+    handles_closing_ = true;
+    closing_ = true;
+    for (Conn* c : {&client_, &server_}) {
+        if (c->open) {
+            c->open = false;
+            uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_tcp_closed);
+        }
+    }
+    for (auto& [id, t] : timers_) {
+        uv_close(reinterpret_cast<uv_handle_t*>(&t.handle), on_timer_closed);
+    }
+    if (open_handles_ == 0) {
+        registry_.destroy(id_);
+    }
+}
+
+void Session::on_tcp_closed(uv_handle_t* h) {
+    auto* self = static_cast<Session*>(h->data);
+    if (--self->open_handles_ == 0) {
+        self->registry_.destroy(self->id_); // nothing of *self is touched after this
+    }
+}
+
+void Session::on_timer_closed(uv_handle_t* h) {
+    Session* self = static_cast<Timer*>(h->data)->owner;
+    if (--self->open_handles_ == 0) {
+        self->registry_.destroy(self->id_);
+    }
+}
+
+Session& SessionRegistry::create(uv_loop_t* loop, std::string label) {
+    std::uint64_t id = next_id_++;
+    auto [it, inserted] =
+        sessions_.emplace(id, std::make_unique<Session>(loop, *this, id, std::move(label)));
+    return *it->second;
+}
+
+void SessionRegistry::destroy(std::uint64_t id) {
+    sessions_.erase(id);
+    if (sessions_.empty() && on_empty) {
+        on_empty();
+    }
+}
+
+void SessionRegistry::close_all(const std::string& reason) {
+    std::vector<Session*> live;
+    for (auto& [id, s] : sessions_) {
+        live.push_back(s.get());
+    }
+    for (Session* s : live) {
+        s->close(reason);
+    }
+}
+
+} // namespace proxy::net

@@ -1,0 +1,128 @@
+#pragma once
+
+// Theory of operation
+// -------------------
+// Session is the libuv half of one connection: it owns the client's TCP handle (and, for the
+// proxy, the upstream's), the timers a machine asks for, and the machine. It turns libuv callbacks
+// into Events, hands them to the machine, and carries out the Actions that come back. It decides
+// nothing.
+//
+// Lifetime (libuv: memory may go only after the close callback): every handle the session
+// opens is counted; closing calls uv_close on each; each close callback counts down; at zero
+// the registry destroys the session. Nothing is freed in a read or write callback. Write
+// requests own their bytes until their callback runs (UV_ECANCELED while closing is normal).
+//
+// Backpressure: while either side's write queue is above kHighWatermark, reading stops on both
+// sides; it resumes once both are below kLowWatermark. A close that flushes waits for the queue
+// (uv_shutdown), bounded by a linger timer so a client that never reads cannot pin the session.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include <proxy/core/machine.h>
+
+namespace proxy::net {
+
+class SessionRegistry;
+
+class Session {
+  public:
+    static constexpr std::size_t kHighWatermark = 1024 * 1024;
+    static constexpr std::size_t kLowWatermark = 256 * 1024;
+    static constexpr std::uint64_t kLingerMs = 2000;
+    // Timer ids below zero belong to the shell; machines use positive ones.
+    static constexpr int kLingerTimer = -1;
+
+    Session(uv_loop_t* loop, SessionRegistry& registry, std::uint64_t id, std::string label);
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    ~Session();
+
+    // accept takes the pending connection from `listener`; false (and the session closes
+    // itself) if that fails.
+    bool accept(uv_stream_t* listener);
+    void start(std::unique_ptr<Machine> machine);
+    void close(const std::string& reason);
+
+    std::uint64_t id() const { return id_; }
+    const std::string& peer() const { return peer_; }
+
+  private:
+    struct Timer {
+        uv_timer_t handle;
+        Session* owner;
+        int id;
+    };
+    struct Conn {
+        uv_tcp_t tcp{};
+        Session* owner = nullptr;
+        Side side = Side::Client;
+        bool open = false; // the handle is initialised and not yet closing
+        bool reading = false;
+        bool eof = false;
+        uv_shutdown_t shutdown_req{};
+    };
+    struct WriteReq {
+        uv_write_t req;
+        std::vector<std::uint8_t> bytes;
+        Conn* conn;
+    };
+
+    static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
+    static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+    static void on_write(uv_write_t* req, int status);
+    static void on_shutdown(uv_shutdown_t* req, int status);
+    static void on_timer(uv_timer_t* t);
+    static void on_tcp_closed(uv_handle_t* h);
+    static void on_timer_closed(uv_handle_t* h);
+    Conn* conn_of(const uv_stream_t* s);
+
+    void dispatch(const Event& event);
+    void run(Actions actions);
+    void send(Side side, std::vector<std::uint8_t> bytes);
+    Conn& conn(Side side) { return side == Side::Client ? client_ : server_; }
+    void begin_close(bool flush);
+    void close_handles();
+    void start_timer(int id, std::uint64_t ms);
+    void update_reading();
+    void log(LogLevel level, const std::string& text) const;
+
+    uv_loop_t* loop_;
+    SessionRegistry& registry_;
+    std::uint64_t id_;
+    std::string label_;
+    std::string peer_;
+    std::unique_ptr<Machine> machine_;
+    Conn client_;
+    Conn server_;
+    bool paused_ = false;
+    bool closing_ = false;
+    bool handles_closing_ = false;
+    int shutdowns_pending_ = 0;
+    std::map<int, Timer> timers_;
+    int open_handles_ = 0;
+    std::array<char, 64 * 1024> read_buf_{};
+};
+
+// SessionRegistry owns the live sessions and destroys each once its handles are closed.
+class SessionRegistry {
+  public:
+    Session& create(uv_loop_t* loop, std::string label);
+    void destroy(std::uint64_t id);
+    void close_all(const std::string& reason);
+    std::size_t size() const { return sessions_.size(); }
+    // Called after every destroy(): lets a shutting-down app notice the last session going.
+    std::function<void()> on_empty;
+
+  private:
+    std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+    std::uint64_t next_id_ = 1;
+};
+
+} // namespace proxy::net
