@@ -1,0 +1,247 @@
+// probe: one connection attempt with github.com/microsoft/go-mssqldb, one JSON line on stdout.
+// Contract: tests/drivers/README.md.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	mssql "github.com/microsoft/go-mssqldb"
+)
+
+const driverModule = "github.com/microsoft/go-mssqldb"
+
+// result is the contract's JSON line; extra fields are allowed and ignored by consumers.
+type result struct {
+	Driver    string  `json:"driver"`
+	Version   string  `json:"version"`
+	Connected bool    `json:"connected"`
+	ErrorCode any     `json:"error_code"`
+	Error     *string `json:"error"`
+	Value     any     `json:"value"`
+	Cause     *string `json:"cause,omitempty"`
+	ErrorType string  `json:"error_type,omitempty"`
+	ElapsedMs int64   `json:"elapsed_ms"`
+}
+
+// out is the real stdout; os.Stdout is pointed at stderr so that nothing the driver
+// prints (go-mssqldb has a stray fmt.Println in token.go) can reach the JSON channel.
+var out = os.Stdout
+
+func usage(msg string) {
+	fmt.Fprintln(os.Stderr, "probe: "+msg)
+	fmt.Fprintln(os.Stderr, "usage: probe --host H --port P [--ca FILE] [--encrypt true|false|mandatory|optional|disable|strict]\n"+
+		"             [--trust-server-certificate] [--host-name-in-certificate NAME]\n"+
+		"             [--user U] [--password P] [--query SQL] [--timeout SECONDS]")
+	os.Exit(2)
+}
+
+// driverVersion reads the pinned module version from the binary's build info.
+func driverVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == driverModule {
+				if d.Replace != nil {
+					return d.Replace.Version
+				}
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
+func emit(r result) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)              // keep "->" in Go's network errors readable
+	if err := enc.Encode(r); err != nil { // cannot happen for our types; never print nothing
+		b.Reset()
+		b.WriteString(`{"driver":"go","version":null,"connected":false,"error_code":null,"error":"probe: cannot encode result","value":null}` + "\n")
+	}
+	out.WriteString(b.String()) // Encode ends the line with '\n'
+
+}
+
+// fillError sets error, error_code, cause and error_type from a driver error.
+func fillError(r *result, err error) {
+	s := err.Error()
+	r.Error = &s
+	r.ErrorType = fmt.Sprintf("%T", err)
+	// SQL Server errors (login failed = 18456) come as mssql.Error, possibly wrapped
+	// (e.g. in mssql.ServerError). go-mssqldb has no error codes of its own.
+	var me mssql.Error
+	if errors.As(err, &me) {
+		r.ErrorCode = me.Number
+	}
+	// The directly wrapped cause, when the driver wraps with %w (it uses %v for TLS
+	// handshake failures, so those carry no separate cause).
+	if inner := errors.Unwrap(err); inner != nil {
+		c := inner.Error()
+		r.Cause = &c
+	}
+}
+
+func main() {
+	os.Stdout = os.Stderr
+
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() {} // usage() below prints the contract line
+	host := fs.String("host", "", "")
+	port := fs.String("port", "", "")
+	ca := fs.String("ca", "", "")
+	encrypt := fs.String("encrypt", "", "")
+	trust := fs.Bool("trust-server-certificate", false, "")
+	hnic := fs.String("host-name-in-certificate", "", "")
+	user := fs.String("user", "lab", "")
+	password := fs.String("password", "lab-password", "")
+	query := fs.String("query", "SELECT 1", "")
+	timeoutS := fs.String("timeout", "10", "")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		usage(err.Error())
+	}
+	if fs.NArg() > 0 {
+		usage("unexpected argument " + fs.Arg(0))
+	}
+	if *host == "" || *port == "" {
+		usage("--host and --port are required")
+	}
+	if p, err := strconv.Atoi(*port); err != nil || p < 1 || p > 65535 {
+		usage("bad --port " + *port)
+	}
+	timeoutF, err := strconv.ParseFloat(*timeoutS, 64)
+	if err != nil || timeoutF <= 0 || math.IsInf(timeoutF, 0) || math.IsNaN(timeoutF) {
+		usage("bad --timeout " + *timeoutS)
+	}
+	timeout := time.Duration(timeoutF * float64(time.Second))
+	// go-mssqldb's timeouts are whole seconds.
+	timeoutSecs := strconv.Itoa(int(math.Ceil(timeoutF)))
+
+	// URL-style DSN: sqlserver://user:password@host:port?params. url.URL escapes the
+	// credentials and net.JoinHostPort brackets IPv6 literals.
+	q := url.Values{}
+	if *encrypt != "" { // absent -> driver default (which also sets TrustServerCertificate=true)
+		q.Set("encrypt", *encrypt)
+	}
+	if *trust {
+		q.Set("TrustServerCertificate", "true")
+	}
+	if *ca != "" {
+		// go-mssqldb's CA-file parameter; the file name must end in .pem or .der.
+		q.Set("certificate", *ca)
+	}
+	if *hnic != "" {
+		q.Set("hostNameInCertificate", *hnic)
+	}
+	q.Set("dial timeout", timeoutSecs)       // TCP connect
+	q.Set("connection timeout", timeoutSecs) // per read/write deadline on the socket
+	q.Set("app name", "tlslab-probe-go")
+	dsn := (&url.URL{
+		Scheme:   "sqlserver",
+		User:     url.UserPassword(*user, *password),
+		Host:     net.JoinHostPort(*host, *port),
+		RawQuery: q.Encode(),
+	}).String()
+
+	r := result{Driver: "go", Version: driverVersion()}
+	start := time.Now()
+
+	// Hard bound. The driver is given the deadlines above, but it does not honour them
+	// everywhere: it ignores the context during login, and with encrypt=strict it builds
+	// the TLS connection on the raw socket, so neither the handshake nor the TDS reads
+	// after it get the connection timeout (a silent server hangs it for ever). If a phase
+	// outlives its deadline by more than a grace second, give up on the driver and say so.
+	connected := make(chan struct{})
+	done := make(chan result, 1)
+	go func() { done <- attempt(r, dsn, *query, timeout, connected) }()
+	grace := timeout + time.Second
+	phase := "login"
+	timer := time.NewTimer(grace)
+wait:
+	for {
+		select {
+		case r = <-done:
+			break wait
+		case <-connected:
+			connected = nil // a nil channel never fires again
+			phase = "query"
+			r.Connected = true
+			timer.Reset(grace)
+		case <-timer.C:
+			s := fmt.Sprintf("probe: hard timeout: the driver had not returned from %s 1s after its %v deadline", phase, timeout)
+			r.Error = &s
+			r.ErrorType = "probe.hardTimeout"
+			break wait
+		}
+	}
+	r.ElapsedMs = time.Since(start).Milliseconds()
+	emit(r)
+	os.Exit(0)
+}
+
+// attempt connects (login) and runs the query, each under its own context deadline.
+func attempt(r result, dsn, query string, timeout time.Duration, connected chan<- struct{}) result {
+	connector, err := mssql.NewConnector(dsn)
+	if err != nil {
+		fillError(&r, err)
+		return r
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+
+	// One dedicated connection: sql.Conn never retries on another connection, so the
+	// proxy sees exactly one login attempt.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		fillError(&r, err)
+		return r
+	}
+	defer conn.Close()
+	r.Connected = true
+	close(connected)
+
+	qctx, qcancel := context.WithTimeout(context.Background(), timeout)
+	defer qcancel()
+	var v any
+	err = conn.QueryRowContext(qctx, query).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r
+	}
+	if err != nil {
+		fillError(&r, err)
+		return r
+	}
+	r.Value = jsonValue(v)
+	return r
+}
+
+// jsonValue turns a scanned column into something JSON shows readably.
+func jsonValue(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		if utf8.Valid(x) {
+			return string(x)
+		}
+		return strings.ToUpper(fmt.Sprintf("0x%x", x))
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	default:
+		return x
+	}
+}
