@@ -58,7 +58,11 @@ CertificateInfo describe(X509* cert) {
     info.issuer = name_string(X509_get_issuer_name(cert));
     info.not_before = iso_time(X509_get0_notBefore(cert));
     info.not_after = iso_time(X509_get0_notAfter(cert));
-    info.self_signed = X509_check_issued(cert, cert) == X509_V_OK;
+    // Self-signed: named after itself and signed by its own key. (X509_check_issued would also
+    // demand keyCertSign, which a self-signed *leaf* rightly lacks.)
+    info.self_signed =
+        X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0 &&
+        X509_verify(cert, X509_get0_pubkey(cert)) == 1;
 
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
