@@ -6,6 +6,7 @@
 
 #include <proxy/app/ca_command.h>
 #include <proxy/app/cli.h>
+#include <proxy/app/proxy_command.h>
 #include <proxy/app/serve_command.h>
 
 namespace {
@@ -16,8 +17,11 @@ constexpr const char* kUsage =
     "usage: tlslab [--state-dir DIR] [--log-level LEVEL] COMMAND [options]\n"
     "\n"
     "commands:\n"
-    "  serve   run the embedded SQL Server stand-in (TDS 7.x and 8.0, every encryption mode)\n"
-    "  ca      show the lab CA; --export FILE writes its certificate for drivers to trust\n"
+    "  lab        the whole catalogue: serve in-process and one proxy listener per scenario\n"
+    "  proxy      intercept one listener in front of a server, showing one scenario\n"
+    "  scenarios  list the scenario catalogue (--json for machines)\n"
+    "  serve      run the embedded SQL Server stand-in (TDS 7.x and 8.0, every encryption mode)\n"
+    "  ca         show the lab CA; --export FILE writes its certificate for drivers to trust\n"
     "\n"
     "`tlslab COMMAND --help` describes a command.\n";
 
@@ -47,6 +51,15 @@ int main(int argc, char** argv) {
         }
         if (cl->command == "ca") {
             return proxy::app::run_ca_command(*cl);
+        }
+        if (cl->command == "proxy") {
+            return proxy::app::run_proxy_command(*cl);
+        }
+        if (cl->command == "lab") {
+            return proxy::app::run_lab_command(*cl);
+        }
+        if (cl->command == "scenarios") {
+            return proxy::app::run_scenarios_command(*cl);
         }
     } catch (const std::exception& e) {
         // Only start-up code throws (option parsing); the event loop never does.

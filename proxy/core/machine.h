@@ -5,6 +5,7 @@
 // callback can re-enter a machine half-way through a step.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <variant>
@@ -46,7 +47,12 @@ struct Send {
 };
 struct Close { // end the whole session
     std::string reason;
-    bool flush = true; // write what is queued first (e.g. an error or an alert)
+    bool flush = true;  // write what is queued first (e.g. an error or an alert)
+    bool reset = false; // abort the client's connection with a TCP reset
+};
+struct ConnectUpstream {}; // open the connection to the listener's upstream
+struct HalfClose {         // no more bytes to this side (TCP FIN after queued writes)
+    Side side;
 };
 struct StartTimer {
     int timer;
@@ -61,8 +67,16 @@ struct Log {
 };
 } // namespace action
 
+struct SessionRecord;
+namespace action {
+struct Record { // the session is over: its record, for the sinks
+    std::shared_ptr<const SessionRecord> record;
+};
+} // namespace action
+
 using Action =
-    std::variant<action::Send, action::Close, action::StartTimer, action::CancelTimer, action::Log>;
+    std::variant<action::Send, action::Close, action::StartTimer, action::CancelTimer, action::Log,
+                 action::ConnectUpstream, action::HalfClose, action::Record>;
 using Actions = std::vector<Action>;
 
 class Machine {

@@ -206,8 +206,8 @@ bool ServerLeg::step_tls(Output& out) {
     tls_->advance();
     append(output_, tls_->take_ciphertext());
     if (tls_->state() == TlsState::Failed) {
-        fail(out, (was_handshaking ? "TLS handshake failed: " : "TLS error: ") +
-                      tls_->failure_reason());
+        fail(out,
+             (was_handshaking ? "TLS handshake failed: " : "TLS error: ") + tls_->failure_reason());
         return false;
     }
     if (was_handshaking && tls_->handshake_done()) {

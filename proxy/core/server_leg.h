@@ -8,8 +8,8 @@
 //
 //   TDS 7.x:  Idle --send_prelogin()--> AwaitPreloginAnswer --0x04 message--> AwaitDecision
 //             AwaitDecision --start(None)--> Plain
-//             AwaitDecision --start(Full|LoginOnly)--> WrappedHandshake --done--> Tls | LoginOnlyTls
-//             LoginOnlyTls --first packet sent through TLS--> Plain (no close_notify)
+//             AwaitDecision --start(Full|LoginOnly)--> WrappedHandshake --done--> Tls |
+//             LoginOnlyTls LoginOnlyTls --first packet sent through TLS--> Plain (no close_notify)
 //   TDS 8.0:  Idle --start_tls_first()--> Tds8Handshake --done--> Tls (PRELOGIN goes inside)
 //
 // While wrapping, the client's output of one step (ClientHello; CKE+CCS+Finished; an alert)

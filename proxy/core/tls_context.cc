@@ -10,6 +10,8 @@ namespace proxy {
 
 namespace {
 
+const SSL_METHOD* server_method(int only_version);
+
 int select_tds8(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
                 const unsigned char* in, unsigned int inlen, void* /*arg*/) {
     unsigned char* selected = nullptr;
@@ -73,8 +75,28 @@ std::optional<int> tls_version_from_name(const std::string& raw) {
     return std::nullopt;
 }
 
+namespace {
+const SSL_METHOD* server_method(int only_version) {
+    // The fixed-version methods are deprecated for good reasons; an old-server scenario is the
+    // one place that wants exactly their behaviour.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    switch (only_version) {
+    case TLS1_VERSION:
+        return TLSv1_server_method();
+    case TLS1_1_VERSION:
+        return TLSv1_1_server_method();
+    case TLS1_2_VERSION:
+        return TLSv1_2_server_method();
+    default:
+        return TLS_server_method();
+    }
+#pragma GCC diagnostic pop
+}
+} // namespace
+
 std::expected<certs::SslCtxPtr, std::string> make_server_context(const TlsServerConfig& config) {
-    certs::SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    certs::SslCtxPtr ctx(SSL_CTX_new(server_method(config.only_version)));
     if (!ctx) {
         return std::unexpected("SSL_CTX_new: " + certs::openssl_error());
     }

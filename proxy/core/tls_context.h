@@ -18,7 +18,11 @@ struct TlsServerConfig {
     std::vector<X509*> chain; // extra certificates sent after the leaf
     int min_version = 0;      // TLS1_VERSION ... TLS1_3_VERSION; 0 = OpenSSL default
     int max_version = 0;
-    bool alpn_tds8 = false;            // select "tds/8.0" when the client offers it
+    bool alpn_tds8 = false; // select "tds/8.0" when the client offers it
+    // only_version: behave like a server that knows only this version (a fixed-version method):
+    // it ignores supported_versions and answers a newer client with its own ServerHello, so the
+    // client reports the protocol error itself, as against a real old server.
+    int only_version = 0;
     std::optional<int> security_level; // lower it to serve weak keys and old versions
     std::string cipher_list;           // TLS <= 1.2 ciphers; empty = OpenSSL default
 };

@@ -156,7 +156,32 @@ TlsEndpoint* TlsEndpoint::from(const SSL* ssl) {
     return static_cast<TlsEndpoint*>(SSL_get_app_data(ssl));
 }
 
+void TlsEndpoint::watch_for_plain_alerts(std::span<const std::uint8_t> bytes) {
+    constexpr std::uint8_t kAlertRecord = 0x15;
+    constexpr std::size_t kHeader = 5;
+    record_scan_.insert(record_scan_.end(), bytes.begin(), bytes.end());
+    std::size_t pos = 0;
+    while (record_scan_.size() - pos >= kHeader) {
+        std::size_t len =
+            (static_cast<std::size_t>(record_scan_[pos + 3]) << 8) | record_scan_[pos + 4];
+        if (record_scan_.size() - pos < kHeader + len) {
+            break;
+        }
+        if (record_scan_[pos] == kAlertRecord && len == 2 && !alert_received_) {
+            on_alert(false, (record_scan_[pos + kHeader] << 8) | record_scan_[pos + kHeader + 1]);
+        }
+        pos += kHeader + len;
+    }
+    record_scan_.erase(record_scan_.begin(),
+                       record_scan_.begin() + static_cast<std::ptrdiff_t>(pos));
+}
+
 void TlsEndpoint::feed_ciphertext(std::span<const std::uint8_t> bytes) {
+    if (!handshake_done_ && state_ == TlsState::Handshaking) {
+        watch_for_plain_alerts(bytes);
+    } else if (!record_scan_.empty()) {
+        record_scan_.clear();
+    }
     if (!bytes.empty()) {
         BIO_write(rbio_, bytes.data(), static_cast<int>(bytes.size()));
     }

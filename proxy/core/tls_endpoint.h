@@ -91,6 +91,11 @@ class TlsEndpoint {
 
   private:
     void drain();
+    // watch_for_plain_alerts reads the record layer of incoming bytes during the handshake:
+    // a client's plaintext alert is noted even when OpenSSL rejects the record itself (a TLS 1.2
+    // client answering an old-version ServerHello writes its alert with a version that a
+    // fixed-version server refuses to parse).
+    void watch_for_plain_alerts(std::span<const std::uint8_t> bytes);
     void fail(int ssl_error);
 
     certs::SslPtr ssl_;
@@ -105,6 +110,7 @@ class TlsEndpoint {
     std::optional<TlsAlert> alert_received_;
     std::optional<TlsAlert> alert_sent_;
     std::optional<ClientHelloInfo> client_hello_;
+    std::vector<std::uint8_t> record_scan_;
 };
 
 // alert_name maps an alert description code to its RFC name.

@@ -49,7 +49,7 @@ void Listener::on_connection(uv_stream_t* server, int status) {
     if (!session.accept(server)) {
         return;
     }
-    session.start(self->factory_(SessionInfo{session.id(), session.peer()}));
+    session.start(self->factory_(SessionInfo{session.id(), session.peer()}), self->hooks_);
 }
 
 void Listener::close(std::function<void()> done) {

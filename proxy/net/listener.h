@@ -38,6 +38,8 @@ class Listener {
     const std::string& bound() const { return bound_; }
     std::uint16_t bound_port() const { return bound_port_; }
     void set_factory(MachineFactory factory) { factory_ = std::move(factory); }
+    // set_hooks: the upstream and record sink given to every new session.
+    void set_hooks(SessionHooks hooks) { hooks_ = std::move(hooks); }
 
   private:
     static void on_connection(uv_stream_t* server, int status);
@@ -47,6 +49,7 @@ class Listener {
     SessionRegistry& registry_;
     std::string label_;
     MachineFactory factory_;
+    SessionHooks hooks_;
     uv_tcp_t tcp_{};
     bool open_ = false;
     std::string bound_;

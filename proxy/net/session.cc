@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <proxy/core/session_record.h>
 #include <proxy/net/address.h>
 #include <proxy/net/session.h>
 
@@ -54,8 +55,9 @@ bool Session::accept(uv_stream_t* listener) {
     return true;
 }
 
-void Session::start(std::unique_ptr<Machine> machine) {
+void Session::start(std::unique_ptr<Machine> machine, SessionHooks hooks) {
     machine_ = std::move(machine);
+    hooks_ = std::move(hooks);
     client_.reading = true;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&client_.tcp), on_alloc, on_read);
     dispatch(event::Started{});
@@ -81,7 +83,16 @@ void Session::run(Actions actions) {
         if (auto* send_action = std::get_if<action::Send>(&a)) {
             send(send_action->side, std::move(send_action->bytes));
         } else if (auto* close_action = std::get_if<action::Close>(&a)) {
-            begin_close(close_action->flush);
+            reset_client_ = close_action->reset;
+            begin_close(close_action->flush && !close_action->reset);
+        } else if (std::holds_alternative<action::ConnectUpstream>(a)) {
+            connect_upstream();
+        } else if (auto* half = std::get_if<action::HalfClose>(&a)) {
+            half_close(half->side);
+        } else if (auto* rec = std::get_if<action::Record>(&a)) {
+            if (hooks_.on_record) {
+                hooks_.on_record(rec->record);
+            }
         } else if (auto* start = std::get_if<action::StartTimer>(&a)) {
             start_timer(start->timer, start->ms);
         } else if (auto* cancel = std::get_if<action::CancelTimer>(&a)) {
@@ -238,9 +249,8 @@ void Session::begin_close(bool flush) {
             if (!c->open) {
                 continue;
             }
-            c->shutdown_req.data = c;
-            if (uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp),
-                            on_shutdown) == 0) {
+            shutdown(*c);
+            if (c->shutdown_sent && !c->shutdown_done) {
                 ++shutdowns_pending_;
             }
         }
@@ -252,12 +262,60 @@ void Session::begin_close(bool flush) {
     close_handles();
 }
 
+void Session::shutdown(Conn& c) {
+    if (c.shutdown_sent || !c.open) {
+        return;
+    }
+    c.shutdown_req.data = &c;
+    if (uv_shutdown(&c.shutdown_req, reinterpret_cast<uv_stream_t*>(&c.tcp), on_shutdown) == 0) {
+        c.shutdown_sent = true;
+    }
+}
+
 void Session::on_shutdown(uv_shutdown_t* req, int /*status*/) {
     auto* c = static_cast<Conn*>(req->data);
     Session* self = c->owner;
-    if (--self->shutdowns_pending_ == 0) {
+    c->shutdown_done = true;
+    if (self->closing_ && !self->handles_closing_ && --self->shutdowns_pending_ == 0) {
         self->close_handles();
     }
+}
+
+void Session::half_close(Side side) {
+    // After the queued writes: no more bytes to that side; reading from it goes on.
+    shutdown(conn(side));
+}
+
+void Session::connect_upstream() {
+    if (!hooks_.upstream || server_.open) {
+        dispatch(event::ConnectFailed{"no upstream configured"});
+        return;
+    }
+    uv_tcp_init(loop_, &server_.tcp);
+    server_.tcp.data = this;
+    server_.open = true;
+    ++open_handles_;
+    connect_req_.data = this;
+    int rc = uv_tcp_connect(&connect_req_, &server_.tcp,
+                            reinterpret_cast<const sockaddr*>(&*hooks_.upstream), on_connect);
+    if (rc != 0) {
+        dispatch(event::ConnectFailed{uv_message(rc)});
+    }
+}
+
+void Session::on_connect(uv_connect_t* req, int status) {
+    auto* self = static_cast<Session*>(req->data);
+    if (self->closing_) {
+        return; // UV_ECANCELED while closing, or too late to matter
+    }
+    if (status != 0) {
+        self->dispatch(event::ConnectFailed{uv_message(status)});
+        return;
+    }
+    uv_tcp_nodelay(&self->server_.tcp, 1);
+    self->server_.reading = true;
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&self->server_.tcp), on_alloc, on_read);
+    self->dispatch(event::Connected{});
 }
 
 void Session::close_handles() {
@@ -269,7 +327,11 @@ void Session::close_handles() {
     for (Conn* c : {&client_, &server_}) {
         if (c->open) {
             c->open = false;
-            uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_tcp_closed);
+            if (c == &client_ && reset_client_) {
+                uv_tcp_close_reset(&c->tcp, on_tcp_closed); // the scenario asked for a RST
+            } else {
+                uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), on_tcp_closed);
+            }
         }
     }
     for (auto& [id, t] : timers_) {

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <uv.h>
@@ -30,6 +31,12 @@
 namespace proxy::net {
 
 class SessionRegistry;
+
+// SessionHooks: what a listener gives each session besides its machine.
+struct SessionHooks {
+    std::optional<sockaddr_storage> upstream; // where ConnectUpstream connects
+    std::function<void(std::shared_ptr<const SessionRecord>)> on_record;
+};
 
 class Session {
   public:
@@ -47,7 +54,7 @@ class Session {
     // accept takes the pending connection from `listener`; false (and the session closes
     // itself) if that fails.
     bool accept(uv_stream_t* listener);
-    void start(std::unique_ptr<Machine> machine);
+    void start(std::unique_ptr<Machine> machine, SessionHooks hooks = {});
     void close(const std::string& reason);
 
     std::uint64_t id() const { return id_; }
@@ -66,6 +73,8 @@ class Session {
         bool open = false; // the handle is initialised and not yet closing
         bool reading = false;
         bool eof = false;
+        bool shutdown_sent = false; // uv_shutdown issued (half-close or closing)
+        bool shutdown_done = false;
         uv_shutdown_t shutdown_req{};
     };
     struct WriteReq {
@@ -80,6 +89,10 @@ class Session {
     static void on_shutdown(uv_shutdown_t* req, int status);
     static void on_timer(uv_timer_t* t);
     static void on_tcp_closed(uv_handle_t* h);
+    static void on_connect(uv_connect_t* req, int status);
+    void connect_upstream();
+    void half_close(Side side);
+    void shutdown(Conn& c);
     static void on_timer_closed(uv_handle_t* h);
     Conn* conn_of(const uv_stream_t* s);
 
@@ -99,6 +112,9 @@ class Session {
     std::string label_;
     std::string peer_;
     std::unique_ptr<Machine> machine_;
+    SessionHooks hooks_;
+    uv_connect_t connect_req_{};
+    bool reset_client_ = false;
     Conn client_;
     Conn server_;
     bool paused_ = false;

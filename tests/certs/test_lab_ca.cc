@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include <filesystem>
-
 #include <sys/stat.h>
+
+#include <catch2/catch.hpp>
 
 #include <certs/certificate_info.h>
 #include <certs/lab_ca.h>
@@ -68,8 +67,7 @@ TEST_CASE("a damaged state directory is a clear error, not a new CA", "[certs][l
     }
 }
 
-TEST_CASE("leaves carry the names, validity, key and hash they were asked for",
-          "[certs][issuer]") {
+TEST_CASE("leaves carry the names, validity, key and hash they were asked for", "[certs][issuer]") {
     TempDir dir;
     auto ca = certs::LabCa::load_or_create(dir.path);
     REQUIRE(ca);
@@ -81,9 +79,9 @@ TEST_CASE("leaves carry the names, validity, key and hash they were asked for",
         auto leaf = ca->issue_leaf(p);
         REQUIRE(leaf);
         auto info = certs::describe(leaf->cert.get());
-        CHECK(info.subject_alt_names ==
-              std::vector<std::string>{"DNS:db.lab.test", "DNS:localhost", "IP:127.0.0.1",
-                                       "IP:0:0:0:0:0:0:0:1"});
+        CHECK(info.subject_alt_names == std::vector<std::string>{"DNS:db.lab.test", "DNS:localhost",
+                                                                 "IP:127.0.0.1",
+                                                                 "IP:0:0:0:0:0:0:0:1"});
         CHECK(info.key == "RSA 2048");
         CHECK(info.signature_algorithm == "sha256WithRSAEncryption");
         CHECK(info.extended_key_usage == std::vector<std::string>{"serverAuth"});

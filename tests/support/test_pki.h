@@ -11,8 +11,8 @@ namespace support {
 struct TestPki {
     certs::Credential ca;
     certs::Credential leaf;
-    certs::SslCtxPtr tds7_server; // TLS 1.2 only, as inside PRELOGIN wrapping
-    certs::SslCtxPtr tds8_server; // TLS 1.2-1.3, ALPN tds/8.0
+    certs::SslCtxPtr tds7_server;     // TLS 1.2 only, as inside PRELOGIN wrapping
+    certs::SslCtxPtr tds8_server;     // TLS 1.2-1.3, ALPN tds/8.0
     certs::SslCtxPtr client_trusting; // verifies against this CA
     certs::SslCtxPtr client_tds8;     // verifies, offers ALPN tds/8.0
 };

@@ -26,7 +26,8 @@ inline std::vector<std::uint8_t> client_prelogin(std::uint8_t encryption) {
                        .add(tds::prelogin_token::kThreadId, thread_id)
                        .mars(false)
                        .build();
-    return tds::write_message(static_cast<std::uint8_t>(tds::PacketType::PreLogin), payload, 4096, 0);
+    return tds::write_message(static_cast<std::uint8_t>(tds::PacketType::PreLogin), payload, 4096,
+                              0);
 }
 
 inline tds::Login7 lab_login(const std::string& user = "lab",
@@ -43,7 +44,8 @@ inline tds::Login7 lab_login(const std::string& user = "lab",
     return l;
 }
 
-inline std::vector<std::uint8_t> login7_message(const tds::Login7& l, std::size_t packet_len = 4096) {
+inline std::vector<std::uint8_t> login7_message(const tds::Login7& l,
+                                                std::size_t packet_len = 4096) {
     auto payload = tds::encode_login7(l);
     return tds::write_message(static_cast<std::uint8_t>(tds::PacketType::Login7), payload,
                               packet_len, 0);

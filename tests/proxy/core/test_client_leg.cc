@@ -1,8 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "leg_pair.h"
 #include <support/test_pki.h>
 #include <tds/packet_assembler.h>
+
+#include "leg_pair.h"
 
 using proxy::ClientLeg;
 using proxy::ServerLeg;
@@ -102,9 +103,8 @@ TEST_CASE("full encryption: TLS wrapped in PRELOGIN, then TDS inside TLS", "[cor
         CHECK(got.back().bytes == login);
         CHECK(got.back().header.type == 0x10);
 
-        auto reply = tds::write_message(0x04, std::vector<std::uint8_t>{0xFD, 0, 0, 0, 0, 0, 0, 0,
-                                                                        0, 0, 0, 0, 0},
-                                        4096, 51);
+        auto reply = tds::write_message(
+            0x04, std::vector<std::uint8_t>{0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 4096, 51);
         p.server.send_packet(reply);
         p.pump();
         auto back = p.client_packets();
@@ -128,11 +128,13 @@ TEST_CASE("login-only: the first LOGIN7 packet inside TLS, everything after in p
     auto wire = p.client.take_output();
     // The batch travels in clear on the wire, right after the TLS record of the login.
     REQUIRE(wire.size() > batch.size());
-    CHECK(std::equal(batch.begin(), batch.end(), wire.end() - static_cast<std::ptrdiff_t>(batch.size())));
+    CHECK(std::equal(batch.begin(), batch.end(),
+                     wire.end() - static_cast<std::ptrdiff_t>(batch.size())));
     CHECK(wire[0] == 0x17); // the login itself is an application-data record
 
     for (std::size_t i = 0; i < wire.size(); i += chunk) {
-        p.server_out.push_back(p.server.on_bytes(std::span(wire).subspan(i, std::min(chunk, wire.size() - i))));
+        p.server_out.push_back(
+            p.server.on_bytes(std::span(wire).subspan(i, std::min(chunk, wire.size() - i))));
     }
     auto got = p.server_packets();
     REQUIRE(got.size() >= 2);
@@ -141,9 +143,8 @@ TEST_CASE("login-only: the first LOGIN7 packet inside TLS, everything after in p
     CHECK(p.server.phase() == ClientLeg::Phase::Plain);
     CHECK(p.server.mode() == EncryptionMode::LoginOnly);
 
-    auto reply = tds::write_message(0x04, std::vector<std::uint8_t>{0xFD, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                                    0, 0, 0, 0},
-                                    4096, 51);
+    auto reply = tds::write_message(
+        0x04, std::vector<std::uint8_t>{0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 4096, 51);
     p.server.send_packet(reply);
     CHECK(p.server.take_output() == reply); // the login response goes back in clear
 }
@@ -201,7 +202,8 @@ TEST_CASE("a client that rejects the certificate: its alert comes back wrapped a
 }
 
 TEST_CASE("a client dialling another name rejects the certificate", "[core][client_leg]") {
-    support::LegPair p(server_config(), {support::test_pki().client_trusting.get(), "db.example.com"});
+    support::LegPair p(server_config(),
+                       {support::test_pki().client_trusting.get(), "db.example.com"});
     tds7_handshake(p, kOn, kOn, EncryptionMode::Full);
     CHECK(p.client.phase() == ServerLeg::Phase::Failed);
     REQUIRE(p.server.tls()->alert_received().has_value());

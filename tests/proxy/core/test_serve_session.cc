@@ -1,11 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include "leg_pair.h"
 #include <proxy/core/serve_session.h>
 #include <support/test_pki.h>
 #include <tds/message_assembler.h>
 #include <tds/token_reader.h>
 #include <tds/utf16.h>
+
+#include "leg_pair.h"
 
 using proxy::ServeEncryption;
 using proxy::ServerLeg;
@@ -201,13 +202,12 @@ TEST_CASE("the MS-TDS answer table per server setting", "[core][serve]") {
         std::uint8_t client;
         std::uint8_t answer;
     };
-    auto row = GENERATE(Row{ServeEncryption::Off, 0x00, 0x00}, Row{ServeEncryption::Off, 0x01, 0x01},
-                        Row{ServeEncryption::Off, 0x02, 0x02}, Row{ServeEncryption::Off, 0x03, 0x01},
-                        Row{ServeEncryption::Force, 0x00, 0x03},
-                        Row{ServeEncryption::Force, 0x01, 0x01},
-                        Row{ServeEncryption::Force, 0x02, 0x03},
-                        Row{ServeEncryption::None, 0x00, 0x02}, Row{ServeEncryption::None, 0x01, 0x02},
-                        Row{ServeEncryption::Off, 0x81, 0x01});
+    auto row =
+        GENERATE(Row{ServeEncryption::Off, 0x00, 0x00}, Row{ServeEncryption::Off, 0x01, 0x01},
+                 Row{ServeEncryption::Off, 0x02, 0x02}, Row{ServeEncryption::Off, 0x03, 0x01},
+                 Row{ServeEncryption::Force, 0x00, 0x03}, Row{ServeEncryption::Force, 0x01, 0x01},
+                 Row{ServeEncryption::Force, 0x02, 0x03}, Row{ServeEncryption::None, 0x00, 0x02},
+                 Row{ServeEncryption::None, 0x01, 0x02}, Row{ServeEncryption::Off, 0x81, 0x01});
     ServeHarness h(row.server);
     h.client.send_prelogin(support::client_prelogin(row.client));
     h.pump();
@@ -328,13 +328,13 @@ TEST_CASE("EOF at every step of a session closes it with a log line, nothing els
     CHECK(h.session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}).empty());
 }
 
-TEST_CASE("garbage, unknown first bytes and a login timer each end the session",
-          "[core][serve]") {
+TEST_CASE("garbage, unknown first bytes and a login timer each end the session", "[core][serve]") {
     ServeHarness h(ServeEncryption::Force);
     SECTION("HTTP instead of TDS") {
         const std::string get = "GET / HTTP/1.1\r\n\r\n";
         h.absorb(h.session->handle(proxy::event::BytesReceived{
-            proxy::Side::Client, std::span(reinterpret_cast<const std::uint8_t*>(get.data()), get.size())}));
+            proxy::Side::Client,
+            std::span(reinterpret_cast<const std::uint8_t*>(get.data()), get.size())}));
         CHECK(h.closed);
     }
     SECTION("a PRELOGIN header with length 4") {

@@ -1,0 +1,198 @@
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include <certs/pem.h>
+#include <proxy/app/event_loop.h>
+#include <proxy/app/event_sink.h>
+#include <proxy/app/lab_setup.h>
+#include <proxy/app/proxy_command.h>
+#include <proxy/app/proxy_endpoint.h>
+#include <proxy/app/record_json.h>
+
+namespace proxy::app {
+
+void add_lab_options(cxxopts::Options& options) {
+    // clang-format off
+    options.add_options()
+        ("hostname", "Extra name (or IP) the lab answers to, for the certificates; repeatable",
+         cxxopts::value<std::vector<std::string>>())
+        ("scenarios", "Directory of extra scenario files (*.toml) added to the built-in catalogue",
+         cxxopts::value<std::string>())
+        ("events", "Write one JSON record per session to FILE (appending), or - for stdout",
+         cxxopts::value<std::string>())
+        ("connect-timeout", "Seconds to reach the server", cxxopts::value<unsigned>()->default_value("10"))
+        ("handshake-timeout", "Seconds a client has from connecting to its login",
+         cxxopts::value<unsigned>()->default_value("30"))
+        ("idle-timeout", "Seconds of silence after login before a session is closed",
+         cxxopts::value<unsigned>()->default_value("300"));
+    // clang-format on
+}
+
+LabOptions lab_options_from(const CommandLine& cl, const cxxopts::ParseResult& args) {
+    LabOptions o;
+    o.state_dir = cl.global.state_dir;
+    if (args.count("hostname") != 0) {
+        o.hostnames = args["hostname"].as<std::vector<std::string>>();
+    }
+    if (args.count("scenarios") != 0) {
+        o.scenarios = args["scenarios"].as<std::string>();
+    }
+    return o;
+}
+
+void apply_timeouts(ProxyEndpoint::Config& c, const cxxopts::ParseResult& args) {
+    c.connect_timeout_ms = args["connect-timeout"].as<unsigned>() * 1000ULL;
+    c.handshake_timeout_ms = args["handshake-timeout"].as<unsigned>() * 1000ULL;
+    c.idle_timeout_ms = args["idle-timeout"].as<unsigned>() * 1000ULL;
+}
+
+std::function<void(std::shared_ptr<const SessionRecord>)> record_writer(EventSink* sink) {
+    return [sink](std::shared_ptr<const SessionRecord> r) {
+        if (sink != nullptr) {
+            sink->write(to_json(*r));
+        }
+    };
+}
+
+int run_proxy_command(const CommandLine& cl) {
+    cxxopts::Options options("tlslab proxy",
+                             "Intercept TDS between a driver and a server and show the driver the "
+                             "certificate and TLS setup of a scenario.");
+    // clang-format off
+    options.add_options()
+        ("listen", "HOST:PORT for drivers to connect to",
+         cxxopts::value<std::string>()->default_value("127.0.0.1:14331"))
+        ("upstream", "HOST:PORT of the real server (or tlslab serve)", cxxopts::value<std::string>())
+        ("scenario", "Scenario new connections meet (see `tlslab scenarios`)",
+         cxxopts::value<std::string>()->default_value("valid"))
+        ("upstream-ca", "PEM file of CAs to verify the server with (otherwise it is recorded, not verified)",
+         cxxopts::value<std::string>());
+    // clang-format on
+    add_lab_options(options);
+    add_global_options(options);
+    auto args = parse_command(options, cl.args);
+    if (args.count("help") != 0) {
+        std::cout << options.help() << "\n";
+        return 0;
+    }
+    if (args.count("upstream") == 0) {
+        std::cerr << "tlslab proxy: --upstream HOST:PORT is required\n";
+        return 2;
+    }
+    auto listen = net::parse_host_port(args["listen"].as<std::string>());
+    auto upstream = net::parse_host_port(args["upstream"].as<std::string>());
+    if (!listen || !upstream) {
+        std::cerr << "tlslab proxy: "
+                  << (!listen ? "--listen " + listen.error() : "--upstream " + upstream.error())
+                  << "\n";
+        return 2;
+    }
+    auto upstream_addr = net::resolve(*upstream);
+    if (!upstream_addr) {
+        std::cerr << "tlslab proxy: --upstream " << upstream_addr.error() << "\n";
+        return 2;
+    }
+    auto lab = Lab::prepare(lab_options_from(cl, args));
+    if (!lab) {
+        std::cerr << "tlslab proxy: " << lab.error() << "\n";
+        return 1;
+    }
+    auto scenario = (*lab)->runtime(args["scenario"].as<std::string>());
+    if (!scenario) {
+        std::cerr << "tlslab proxy: --scenario: " << scenario.error() << "\n";
+        return 2;
+    }
+    std::vector<certs::X509Ptr> trusted;
+    if (args.count("upstream-ca") != 0) {
+        auto certs_read = certs::certs_from_pem_file(args["upstream-ca"].as<std::string>());
+        if (!certs_read) {
+            std::cerr << "tlslab proxy: --upstream-ca " << certs_read.error() << "\n";
+            return 2;
+        }
+        trusted = std::move(*certs_read);
+    }
+    std::vector<X509*> trusted_raw;
+    for (auto& c : trusted) {
+        trusted_raw.push_back(c.get());
+    }
+    auto upstream_tls = make_upstream_tls(trusted_raw);
+    if (!upstream_tls) {
+        std::cerr << "tlslab proxy: " << upstream_tls.error() << "\n";
+        return 1;
+    }
+    std::unique_ptr<EventSink> sink;
+    if (args.count("events") != 0) {
+        auto opened = EventSink::open(args["events"].as<std::string>());
+        if (!opened) {
+            std::cerr << "tlslab proxy: --events " << opened.error() << "\n";
+            return 2;
+        }
+        sink = std::move(*opened);
+    }
+
+    EventLoop loop;
+    net::SessionRegistry registry;
+    ProxyEndpoint::Config config;
+    config.id = "proxy";
+    config.listen = *listen;
+    config.upstream = *upstream_addr;
+    config.upstream_name = upstream->host;
+    config.upstream_tls = &*upstream_tls;
+    apply_timeouts(config, args);
+    ProxyEndpoint endpoint(loop.get(), registry, config, *scenario, record_writer(sink.get()));
+    if (auto ok = endpoint.listen(); !ok) {
+        std::cerr << "tlslab proxy: " << ok.error() << "\n";
+        return 1;
+    }
+    const auto& s = (*scenario)->scenario;
+    std::cerr << "tlslab proxy: listening on " << endpoint.bound() << " -> "
+              << upstream->to_string() << " (scenario " << s.name << ": " << s.description
+              << "; a validating client should " << scenarios::to_string(s.expect) << ")\n";
+    std::cout << std::flush;
+    spdlog::info("proxy: listening on {}", endpoint.bound());
+    loop.run([&] {
+        endpoint.close();
+        registry.close_all("shutting down");
+    });
+    return 0;
+}
+
+int run_scenarios_command(const CommandLine& cl) {
+    cxxopts::Options options("tlslab scenarios", "List the scenario catalogue.");
+    options.add_options()("json", "One JSON array instead of a table")(
+        "scenarios", "Directory of extra scenario files (*.toml)", cxxopts::value<std::string>());
+    add_global_options(options);
+    auto args = parse_command(options, cl.args);
+    if (args.count("help") != 0) {
+        std::cout << options.help() << "\n";
+        return 0;
+    }
+    auto catalogue = scenarios::Catalogue::builtin();
+    if (!catalogue) {
+        std::cerr << "tlslab scenarios: " << catalogue.error() << "\n";
+        return 1;
+    }
+    if (args.count("scenarios") != 0) {
+        if (auto ok = catalogue->add_directory(args["scenarios"].as<std::string>()); !ok) {
+            std::cerr << "tlslab scenarios: " << ok.error() << "\n";
+            return 1;
+        }
+    }
+    if (args.count("json") != 0) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& s : catalogue->all()) {
+            out.push_back(to_json(s));
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    for (const auto& s : catalogue->all()) {
+        std::printf("%-24s %-7s %s\n%-24s %-7s   %s\n", s.name.c_str(),
+                    std::string(scenarios::to_string(s.expect)).c_str(), s.description.c_str(), "",
+                    "", s.expect_detail.c_str());
+    }
+    return 0;
+}
+
+} // namespace proxy::app

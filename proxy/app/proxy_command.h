@@ -1,0 +1,14 @@
+#pragma once
+
+#include <proxy/app/cli.h>
+
+namespace proxy::app {
+
+// tlslab proxy: one intercepting listener in front of a server, showing one scenario.
+int run_proxy_command(const CommandLine& cl);
+// tlslab lab: serve in-process and one proxy listener per scenario.
+int run_lab_command(const CommandLine& cl);
+// tlslab scenarios [--json]: the catalogue.
+int run_scenarios_command(const CommandLine& cl);
+
+} // namespace proxy::app

@@ -1,0 +1,62 @@
+#include <proxy/app/serve_endpoint.h>
+#include <proxy/core/tls_context.h>
+
+namespace proxy::app {
+
+namespace {
+constexpr std::uint16_t kFirstSpid = 51; // user sessions start above SQL Server's system ones
+constexpr std::uint16_t kSpidRange = 30000;
+} // namespace
+
+std::expected<std::unique_ptr<ServeEndpoint>, std::string>
+ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const certs::LabCa& ca,
+                      const LabIdentity& identity, Config config) {
+    std::unique_ptr<ServeEndpoint> ep(new ServeEndpoint());
+    auto& s = ep->settings_;
+    s.encryption = config.encryption;
+    s.responder.user = config.user;
+    s.responder.password = config.password;
+    s.responder.version_text =
+        "tlslab serve " TLSLAB_VERSION " - an embedded SQL Server stand-in for TLS client tests "
+        "(TDS 7.4 and 8.0)";
+    s.login_timeout_ms = config.login_timeout_ms;
+    if (config.encryption != ServeEncryption::None) {
+        certs::CertificateProfile profile;
+        profile.common_name = identity.hostnames.empty() ? "localhost" : identity.hostnames.front();
+        profile.dns_names = identity.hostnames;
+        profile.ip_addresses = identity.ips;
+        auto leaf = ca.issue_leaf(profile);
+        if (!leaf) {
+            return std::unexpected(leaf.error());
+        }
+        ep->leaf_ = std::move(*leaf);
+        // TDS 7.x wraps TLS in PRELOGIN packets: at most TLS 1.2, as SQL Server does.
+        TlsServerConfig tds7;
+        tds7.cert = ep->leaf_.cert.get();
+        tds7.key = ep->leaf_.key.get();
+        tds7.min_version = TLS1_2_VERSION;
+        tds7.max_version = TLS1_2_VERSION;
+        TlsServerConfig tds8 = tds7;
+        tds8.max_version = TLS1_3_VERSION;
+        tds8.alpn_tds8 = true;
+        auto c7 = make_server_context(tds7);
+        auto c8 = make_server_context(tds8);
+        if (!c7 || !c8) {
+            return std::unexpected(!c7 ? c7.error() : c8.error());
+        }
+        ep->tds7_ = std::move(*c7);
+        ep->tds8_ = std::move(*c8);
+        s.tds7_ctx = ep->tds7_.get();
+        s.tds8_ctx = ep->tds8_.get();
+        ep->cert_info_ = certs::describe(ep->leaf_.cert.get());
+    }
+    const ServeSettings* settings = &ep->settings_;
+    ep->listener_ = std::make_unique<net::Listener>(
+        loop, registry, "serve", [settings](const net::SessionInfo& info) {
+            auto spid = static_cast<std::uint16_t>(kFirstSpid + info.id % kSpidRange);
+            return std::make_unique<ServeSession>(*settings, spid);
+        });
+    return ep;
+}
+
+} // namespace proxy::app

@@ -1,0 +1,625 @@
+#include <proxy/core/proxy_session.h>
+#include <tds/packet.h>
+#include <tds/prelogin.h>
+
+namespace proxy {
+
+namespace {
+
+constexpr std::uint8_t kNotSupported = static_cast<std::uint8_t>(tds::Encryption::NotSupported);
+
+PreloginSummary summarise(const tds::Prelogin& p) {
+    PreloginSummary s;
+    if (auto v = p.version()) {
+        s.version = v->to_string();
+    }
+    s.encryption = p.encryption().value_or(kNotSupported);
+    s.encryption_name = p.encryption() ? tds::encryption_name(s.encryption) : "absent";
+    s.instance = p.instance();
+    s.mars = p.mars();
+    return s;
+}
+
+// leg_mode: how a leg carries TDS given the value its client side sent and the answer. Where the
+// MS-TDS table says "terminate", follow what drivers do instead: OFF means login-only.
+tds::EncryptionMode leg_mode(std::uint8_t sent, std::uint8_t answer) {
+    auto s = tds::decode_encryption(sent).value_or(tds::Encryption::NotSupported);
+    auto a = tds::decode_encryption(answer).value_or(tds::Encryption::NotSupported);
+    if (auto m = tds::expected_mode(s, a)) {
+        return *m;
+    }
+    switch (a) {
+    case tds::Encryption::Off:
+        return tds::EncryptionMode::LoginOnly;
+    case tds::Encryption::NotSupported:
+        return tds::EncryptionMode::None;
+    case tds::Encryption::On:
+    case tds::Encryption::Required:
+    case tds::Encryption::Strict:
+        return tds::EncryptionMode::Full;
+    }
+    return tds::EncryptionMode::None;
+}
+
+// patch_encryption rewrites the ENCRYPTION byte inside a PRELOGIN message kept as raw packets;
+// everything else stays byte-identical.
+std::vector<std::uint8_t> raw_message(const std::vector<tds::Packet>& packets,
+                                      std::optional<std::uint8_t> encryption) {
+    std::vector<std::uint8_t> payload;
+    for (const auto& p : packets) {
+        auto pl = p.payload();
+        payload.insert(payload.end(), pl.begin(), pl.end());
+    }
+    std::optional<std::size_t> at;
+    if (encryption) {
+        if (auto parsed = tds::Prelogin::parse(payload)) {
+            for (const auto& o : parsed->options()) {
+                if (o.token == tds::prelogin_token::kEncryption && o.length == 1) {
+                    at = o.offset;
+                }
+            }
+        }
+    }
+    std::vector<std::uint8_t> out;
+    std::size_t payload_pos = 0;
+    for (const auto& p : packets) {
+        std::size_t start = out.size();
+        out.insert(out.end(), p.bytes.begin(), p.bytes.end());
+        std::size_t len = p.bytes.size() - tds::kHeaderLen;
+        if (at && *at >= payload_pos && *at < payload_pos + len) {
+            out[start + tds::kHeaderLen + (*at - payload_pos)] = *encryption;
+        }
+        payload_pos += len;
+    }
+    return out;
+}
+
+std::string seconds(std::uint64_t ms) {
+    return std::to_string(ms / 1000) + " s";
+}
+
+} // namespace
+
+std::string_view to_string(Outcome o) {
+    switch (o) {
+    case Outcome::LoginEncrypted:
+        return "login-encrypted";
+    case Outcome::LoginPlaintext:
+        return "login-plaintext";
+    case Outcome::Alert:
+        return "alert";
+    case Outcome::ClosedAfterHandshake:
+        return "closed-after-handshake";
+    case Outcome::ClosedDuringHandshake:
+        return "closed-during-handshake";
+    case Outcome::ClosedBeforeTls:
+        return "closed-before-tls";
+    case Outcome::UpstreamFailed:
+        return "upstream-failed";
+    case Outcome::ProtocolError:
+        return "protocol-error";
+    }
+    return "?";
+}
+
+std::string summary_line(const SessionRecord& r) {
+    std::string line = "[" + r.scenario + "] " + r.protocol;
+    if (r.client_prelogin) {
+        line += " client ENCRYPTION=" + r.client_prelogin->encryption_name;
+    }
+    if (r.client_answer) {
+        line += " answered " + r.client_answer->encryption_name;
+    }
+    if (r.client_mode) {
+        line += ", client leg " + std::string(tds::to_string(*r.client_mode));
+    }
+    if (r.client_tls.established) {
+        line += " " + r.client_tls.version;
+    }
+    line += " -> " + std::string(to_string(r.outcome));
+    if (r.alert) {
+        line += " (" + r.alert->name + ")";
+    }
+    if (!r.detail.empty()) {
+        line += ": " + r.detail;
+    }
+    return line;
+}
+
+ProxySession::ProxySession(ProxySettings settings, std::uint64_t id, std::string client_address)
+    : settings_(std::move(settings)),
+      client_(ClientLeg::Config{settings_.scenario->tds7_ctx.get(),
+                                settings_.scenario->tds8_ctx.get()}),
+      server_(ServerLeg::Config{settings_.upstream_tds7_ctx, settings_.upstream_name}) {
+    record_.id = id;
+    record_.scenario = settings_.scenario->scenario.name;
+    record_.client_address = std::move(client_address);
+    record_.upstream_verification = settings_.upstream_verified ? "not reached" : "not verified";
+}
+
+Actions ProxySession::handle(const Event& event) {
+    Actions a;
+    if (finished_) {
+        return a;
+    }
+    if (std::holds_alternative<event::Started>(event)) {
+        record_.started = settings_.now();
+        a.push_back(action::ConnectUpstream{});
+        a.push_back(action::StartTimer{kConnectTimer, settings_.connect_timeout_ms});
+        a.push_back(action::StartTimer{kHandshakeTimer, settings_.handshake_timeout_ms});
+    } else if (std::holds_alternative<event::Connected>(event)) {
+        on_connected(a);
+    } else if (const auto* failed = std::get_if<event::ConnectFailed>(&event)) {
+        finish(a, Outcome::UpstreamFailed, "cannot connect to the server: " + failed->reason,
+               false);
+    } else if (const auto* bytes = std::get_if<event::BytesReceived>(&event)) {
+        if (bytes->side == Side::Client) {
+            on_client_bytes(bytes->bytes, a);
+        } else {
+            on_server_bytes(bytes->bytes, a);
+        }
+    } else if (const auto* closed = std::get_if<event::PeerClosed>(&event)) {
+        if (closed->side == Side::Client) {
+            on_client_closed(closed->detail, a);
+        } else {
+            on_server_closed(closed->detail, a);
+        }
+    } else if (const auto* timer = std::get_if<event::TimerFired>(&event)) {
+        on_timer(timer->timer, a);
+    }
+    return a;
+}
+
+bool ProxySession::upstream_ready() const {
+    auto p = server_.phase();
+    return p == ServerLeg::Phase::Tls || p == ServerLeg::Phase::LoginOnlyTls ||
+           p == ServerLeg::Phase::Plain;
+}
+
+bool ProxySession::client_ready() const {
+    auto p = client_.phase();
+    return p == ClientLeg::Phase::Tls || p == ClientLeg::Phase::LoginOnlyTls ||
+           p == ClientLeg::Phase::Plain;
+}
+
+void ProxySession::on_connected(Actions& a) {
+    connected_ = true;
+    a.push_back(action::CancelTimer{kConnectTimer});
+    if (!pending_raw_to_server_.empty()) {
+        record_.bytes_to_server += pending_raw_to_server_.size();
+        a.push_back(action::Send{Side::Server, std::exchange(pending_raw_to_server_, {})});
+    }
+    if (prelogin_pending_) {
+        prelogin_pending_ = false;
+        server_.send_prelogin(raw_message(prelogin_packets_, encryption_to_server_));
+    }
+    if (tds8_pending_) {
+        tds8_pending_ = false;
+        server_.start_tls_first();
+    }
+    flush(a);
+}
+
+void ProxySession::on_client_bytes(std::span<const std::uint8_t> bytes, Actions& a) {
+    record_.bytes_from_client += bytes.size();
+    if (login_seen_) {
+        a.push_back(action::StartTimer{kIdleTimer, settings_.idle_timeout_ms});
+    }
+    if (is_passthrough() || client_.protocol() == Protocol::Unknown) {
+        if (is_passthrough()) {
+            observer_.on_client(bytes);
+            record_.protocol = !observer_.first_byte()           ? "undecided"
+                               : *observer_.first_byte() == 0x12 ? "tds7"
+                               : *observer_.first_byte() == 0x16 ? "tds8"
+                                                                 : "unknown";
+        }
+        if (connected_) {
+            record_.bytes_to_server += bytes.size();
+            a.push_back(
+                action::Send{Side::Server, std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
+        } else {
+            pending_raw_to_server_.insert(pending_raw_to_server_.end(), bytes.begin(), bytes.end());
+        }
+        return;
+    }
+    on_client_output(client_.on_bytes(bytes), a);
+}
+
+void ProxySession::note_client_tls() {
+    const TlsEndpoint* tls = client_.tls();
+    if (tls == nullptr) {
+        return;
+    }
+    auto& t = record_.client_tls;
+    t.started = true;
+    t.established = tls->handshake_done();
+    if (const auto& hello = tls->client_hello()) {
+        t.offered_versions = hello->offered_versions;
+        t.sni = hello->sni;
+        t.alpn_offered = hello->alpn;
+    }
+    t.version = tls->version();
+    t.cipher = tls->cipher();
+    t.alpn = tls->alpn_selected();
+    t.alert_received = tls->alert_received();
+    t.alert_sent = tls->alert_sent();
+    t.failure = tls->failure_reason();
+    if (!record_.certificate_shown) {
+        record_.certificate_shown = settings_.scenario->leaf_info;
+    }
+}
+
+void ProxySession::note_upstream_tls() {
+    const TlsEndpoint* tls = server_.tls();
+    if (tls == nullptr) {
+        return;
+    }
+    auto& t = record_.upstream_tls;
+    t.started = true;
+    t.established = tls->handshake_done();
+    t.version = tls->version();
+    t.cipher = tls->cipher();
+    t.alpn = tls->alpn_selected();
+    t.alert_received = tls->alert_received();
+    t.alert_sent = tls->alert_sent();
+    t.failure = tls->failure_reason();
+    if (X509* cert = tls->peer_certificate(); cert != nullptr && !record_.upstream_certificate) {
+        record_.upstream_certificate = certs::describe(cert);
+    }
+    if (settings_.upstream_verified) {
+        record_.upstream_verification = t.established ? "verified" : "failed: " + t.failure;
+    }
+}
+
+void ProxySession::on_client_output(ClientLeg::Output out, Actions& a) {
+    if (out.tls_started || out.tls_established) {
+        note_client_tls();
+    }
+    if (out.tls_started && settings_.scenario->scenario.tds.reset_during_handshake) {
+        (void)client_.take_output(); // the ServerHello never leaves: the client meets a reset
+        finish(a, Outcome::ClosedDuringHandshake,
+               "connection reset by the scenario after the ClientHello", false, true);
+        return;
+    }
+    if (out.error) {
+        note_client_tls();
+        const TlsEndpoint* tls = client_.tls();
+        if (tls != nullptr && tls->alert_received()) {
+            record_.alert = tls->alert_received();
+            finish(a, Outcome::Alert, *out.error);
+        } else {
+            finish(a, Outcome::ProtocolError, *out.error);
+        }
+        return;
+    }
+    if (client_.protocol() == Protocol::Unknown) {
+        record_.protocol = "unknown";
+        if (connected_) {
+            record_.bytes_to_server += out.raw.size();
+            a.push_back(action::Send{Side::Server, std::move(out.raw)});
+        } else {
+            pending_raw_to_server_.insert(pending_raw_to_server_.end(), out.raw.begin(),
+                                          out.raw.end());
+        }
+        return;
+    }
+    if (client_.protocol() == Protocol::Tds8 && record_.protocol != "tds8") {
+        record_.protocol = "tds8";
+        server_ =
+            ServerLeg(ServerLeg::Config{settings_.upstream_tds8_ctx, settings_.upstream_name});
+        if (connected_) {
+            server_.start_tls_first();
+        } else {
+            tds8_pending_ = true;
+        }
+    }
+    for (auto& p : out.packets) {
+        if (client_.protocol() == Protocol::Tds7 && !record_.client_prelogin) {
+            prelogin_packets_.push_back(std::move(p));
+            continue;
+        }
+        if (client_.protocol() == Protocol::Tds8 && !record_.client_prelogin &&
+            p.header.type == static_cast<std::uint8_t>(tds::PacketType::PreLogin)) {
+            if (auto parsed = tds::Prelogin::parse(p.payload())) {
+                record_.client_prelogin = summarise(*parsed);
+            }
+        }
+        if (p.header.type == static_cast<std::uint8_t>(tds::PacketType::Login7) && !login_seen_) {
+            login_seen_ = true;
+            record_.client_mode = client_.mode();
+            record_.outcome = client_.mode() == tds::EncryptionMode::None ? Outcome::LoginPlaintext
+                                                                          : Outcome::LoginEncrypted;
+            a.push_back(action::CancelTimer{kHandshakeTimer});
+            a.push_back(action::StartTimer{kIdleTimer, settings_.idle_timeout_ms});
+        }
+        forward_to_server(p);
+    }
+    if (out.prelogin_complete) {
+        on_client_prelogin(a);
+        if (finished_) {
+            return;
+        }
+    }
+    if (out.tls_closed) {
+        flush_queues();
+        flush(a);
+        on_client_closed("the client sent close_notify", a);
+        return;
+    }
+    flush_queues();
+    flush(a);
+}
+
+void ProxySession::on_client_prelogin(Actions& a) {
+    record_.protocol = "tds7";
+    auto parsed = tds::Prelogin::parse(client_.prelogin()->payload);
+    if (!parsed) {
+        finish(a, Outcome::ProtocolError,
+               "bad PRELOGIN from the client: " + std::string(tds::to_string(parsed.error())));
+        return;
+    }
+    record_.client_prelogin = summarise(*parsed);
+    std::uint8_t sent = record_.client_prelogin->encryption;
+    encryption_to_server_ = settings_.scenario->scenario.tds.encryption_to_server.value_or(sent);
+    if (connected_) {
+        server_.send_prelogin(raw_message(prelogin_packets_, encryption_to_server_));
+    } else {
+        prelogin_pending_ = true;
+    }
+    flush(a);
+}
+
+void ProxySession::on_server_bytes(std::span<const std::uint8_t> bytes, Actions& a) {
+    record_.bytes_from_server += bytes.size();
+    if (login_seen_) {
+        a.push_back(action::StartTimer{kIdleTimer, settings_.idle_timeout_ms});
+    }
+    if (is_passthrough() || client_.protocol() == Protocol::Unknown) {
+        if (is_passthrough()) {
+            observer_.on_server(bytes);
+        }
+        record_.bytes_to_client += bytes.size();
+        a.push_back(
+            action::Send{Side::Client, std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
+        return;
+    }
+    on_server_output(server_.on_bytes(bytes), a);
+}
+
+void ProxySession::on_server_output(ServerLeg::Output out, Actions& a) {
+    if (out.tls_established) {
+        note_upstream_tls();
+    }
+    if (out.error) {
+        note_upstream_tls();
+        finish(a, Outcome::UpstreamFailed, "server leg: " + *out.error);
+        return;
+    }
+    std::vector<tds::Packet> answer;
+    for (auto& p : out.packets) {
+        if (client_.protocol() == Protocol::Tds7 && !record_.upstream_answer) {
+            answer.push_back(std::move(p));
+            continue;
+        }
+        forward_to_client(p);
+    }
+    if (out.prelogin_answered) {
+        answer_packets_ = std::move(answer);
+        on_upstream_answer(a);
+        if (finished_) {
+            return;
+        }
+    } else if (!answer.empty()) {
+        answer_packets_.insert(answer_packets_.end(), answer.begin(), answer.end());
+    }
+    if (out.tls_closed) {
+        flush_queues();
+        flush(a);
+        on_server_closed("the server sent close_notify", a);
+        return;
+    }
+    flush_queues();
+    flush(a);
+}
+
+void ProxySession::on_upstream_answer(Actions& a) {
+    auto parsed = tds::Prelogin::parse(server_.prelogin_answer()->payload);
+    if (!parsed) {
+        finish(a, Outcome::UpstreamFailed,
+               "bad PRELOGIN answer from the server: " +
+                   std::string(tds::to_string(parsed.error())));
+        return;
+    }
+    record_.upstream_answer = summarise(*parsed);
+    std::uint8_t answer = record_.upstream_answer->encryption;
+    auto upstream_mode = leg_mode(encryption_to_server_, answer);
+    record_.upstream_mode = upstream_mode;
+
+    auto to_client = settings_.scenario->scenario.tds.encryption_to_client;
+    auto bytes = raw_message(answer_packets_, to_client);
+    std::uint8_t shown = to_client.value_or(answer);
+    record_.client_answer = *record_.upstream_answer;
+    record_.client_answer->encryption = shown;
+    record_.client_answer->encryption_name = tds::encryption_name(shown);
+    auto client_mode = leg_mode(record_.client_prelogin->encryption, shown);
+    if (client_mode == tds::EncryptionMode::None) {
+        client_mode = tds::EncryptionMode::Full; // if it starts TLS anyway, carry it fully
+    }
+
+    on_server_output(server_.start(upstream_mode), a);
+    if (finished_) {
+        return;
+    }
+    on_client_output(client_.answer_prelogin(bytes, client_mode), a);
+}
+
+void ProxySession::forward_to_server(const tds::Packet& p) {
+    pending_to_server_.push_back(p.bytes);
+}
+
+void ProxySession::forward_to_client(const tds::Packet& p) {
+    pending_to_client_.push_back(p.bytes);
+}
+
+void ProxySession::flush_queues() {
+    while (upstream_ready() && !pending_to_server_.empty()) {
+        server_.send_packet(pending_to_server_.front());
+        pending_to_server_.pop_front();
+    }
+    while (client_ready() && !pending_to_client_.empty()) {
+        client_.send_packet(pending_to_client_.front());
+        pending_to_client_.pop_front();
+    }
+}
+
+void ProxySession::flush(Actions& a) {
+    auto to_client = client_.take_output();
+    if (!to_client.empty()) {
+        record_.bytes_to_client += to_client.size();
+        a.push_back(action::Send{Side::Client, std::move(to_client)});
+    }
+    if (connected_) {
+        auto to_server = server_.take_output();
+        if (!to_server.empty()) {
+            record_.bytes_to_server += to_server.size();
+            a.push_back(action::Send{Side::Server, std::move(to_server)});
+        }
+    }
+}
+
+Outcome ProxySession::judge_client_left() const {
+    if (is_passthrough()) {
+        switch (observer_.seen()) {
+        case PassthroughObserver::Seen::LoginEncrypted:
+            return Outcome::LoginEncrypted;
+        case PassthroughObserver::Seen::LoginPlaintext:
+            return Outcome::LoginPlaintext;
+        case PassthroughObserver::Seen::Alert:
+            return Outcome::Alert;
+        case PassthroughObserver::Seen::TlsStarted:
+            return Outcome::ClosedDuringHandshake;
+        case PassthroughObserver::Seen::Nothing:
+            return Outcome::ClosedBeforeTls;
+        }
+    }
+    if (login_seen_) {
+        return record_.outcome;
+    }
+    switch (client_.phase()) {
+    case ClientLeg::Phase::WrappedHandshake:
+    case ClientLeg::Phase::Tds8Handshake:
+        return Outcome::ClosedDuringHandshake;
+    case ClientLeg::Phase::LoginOnlyTls:
+    case ClientLeg::Phase::Tls:
+        return Outcome::ClosedAfterHandshake;
+    case ClientLeg::Phase::Failed:
+        return Outcome::ProtocolError;
+    case ClientLeg::Phase::AwaitFirstByte:
+    case ClientLeg::Phase::Tds7Prelogin:
+    case ClientLeg::Phase::AwaitDecision:
+    case ClientLeg::Phase::AwaitTlsOrLogin:
+    case ClientLeg::Phase::Plain:
+    case ClientLeg::Phase::Unknown:
+        break;
+    }
+    return Outcome::ClosedBeforeTls;
+}
+
+bool ProxySession::session_has_login() const {
+    if (is_passthrough()) {
+        auto seen = observer_.seen();
+        return seen == PassthroughObserver::Seen::LoginEncrypted ||
+               seen == PassthroughObserver::Seen::LoginPlaintext;
+    }
+    return login_seen_;
+}
+
+void ProxySession::on_client_closed(const std::string& detail, Actions& a) {
+    client_eof_ = true;
+    std::string why =
+        "the client closed the connection" + (detail.empty() ? "" : " (" + detail + ")");
+    if (!session_has_login()) {
+        finish(a, judge_client_left(), why);
+        return;
+    }
+    if (server_eof_) {
+        finish(a, judge_client_left(), "the server closed the connection, then the client");
+        return;
+    }
+    flush(a);
+    a.push_back(action::HalfClose{Side::Server});
+}
+
+void ProxySession::on_server_closed(const std::string& detail, Actions& a) {
+    server_eof_ = true;
+    std::string why =
+        "the server closed the connection" + (detail.empty() ? "" : " (" + detail + ")");
+    if (!session_has_login()) {
+        if (is_passthrough() || client_.protocol() == Protocol::Unknown) {
+            finish(a, judge_client_left(), why);
+        } else {
+            note_upstream_tls();
+            finish(a, Outcome::UpstreamFailed, why + " before the login");
+        }
+        return;
+    }
+    if (client_eof_) {
+        finish(a, judge_client_left(), "the client closed the connection, then the server");
+        return;
+    }
+    flush(a);
+    a.push_back(action::HalfClose{Side::Client});
+}
+
+void ProxySession::on_timer(int timer, Actions& a) {
+    switch (timer) {
+    case kConnectTimer:
+        if (!connected_) {
+            finish(a, Outcome::UpstreamFailed,
+                   "no connection to the server within " + seconds(settings_.connect_timeout_ms),
+                   false);
+        }
+        break;
+    case kHandshakeTimer:
+        if (!session_has_login()) {
+            finish(a, judge_client_left(),
+                   "no login within " + seconds(settings_.handshake_timeout_ms), false);
+        }
+        break;
+    case kIdleTimer:
+        finish(a, judge_client_left(), "idle for " + seconds(settings_.idle_timeout_ms), false);
+        break;
+    default:
+        break;
+    }
+}
+
+void ProxySession::finish(Actions& a, Outcome outcome, std::string detail, bool flush_first,
+                          bool reset) {
+    if (finished_) {
+        return;
+    }
+    note_client_tls();
+    note_upstream_tls();
+    if (!record_.client_mode && client_.phase() != ClientLeg::Phase::AwaitFirstByte &&
+        client_.phase() != ClientLeg::Phase::Unknown &&
+        (client_.tls() != nullptr || client_.phase() == ClientLeg::Phase::Plain)) {
+        record_.client_mode = client_.mode();
+    }
+    if (!record_.alert && record_.client_tls.alert_received && outcome == Outcome::Alert) {
+        record_.alert = record_.client_tls.alert_received;
+    }
+    if (flush_first && !reset) {
+        flush_queues();
+        flush(a);
+    }
+    finished_ = true;
+    record_.outcome = outcome;
+    record_.detail = std::move(detail);
+    record_.ended = settings_.now();
+    a.push_back(action::Log{LogLevel::Info, summary_line(record_)});
+    a.push_back(action::Record{std::make_shared<const SessionRecord>(record_)});
+    a.push_back(action::Close{record_.detail, flush_first && !reset, reset});
+}
+
+} // namespace proxy

@@ -1,0 +1,83 @@
+#pragma once
+
+// SessionRecord is what the proxy knows about one client connection when it ends: the facts a
+// lab user needs to see what the client did. It becomes one JSON line ("event": "session") and
+// one readable log line.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <certs/certificate_info.h>
+#include <proxy/core/tls_endpoint.h>
+#include <tds/encryption.h>
+
+namespace proxy {
+
+// What the client did: the outcome vocabulary of every record and test.
+enum class Outcome : std::uint8_t {
+    LoginEncrypted,        // LOGIN7 arrived inside TLS
+    LoginPlaintext,        // LOGIN7 arrived in clear
+    Alert,                 // the client sent a TLS alert
+    ClosedAfterHandshake,  // TLS completed, then the client left without logging in
+    ClosedDuringHandshake, // the client left mid-handshake without an alert
+    ClosedBeforeTls,       // the client left before any TLS (after or before PRELOGIN)
+    UpstreamFailed,        // the server could not be reached, or failed before the login
+    ProtocolError,         // the client sent something that is not TDS/TLS as expected
+};
+std::string_view to_string(Outcome o);
+
+struct PreloginSummary {
+    std::string version; // the VERSION option, "19.2.2.0"
+    std::uint8_t encryption = 0;
+    std::string encryption_name; // "ON", "OFF", ... with "+CLIENT_CERT"
+    std::optional<std::string> instance;
+    std::optional<bool> mars;
+};
+
+struct TlsObservation {
+    bool started = false;
+    bool established = false;
+    std::vector<std::string> offered_versions;
+    std::string sni;
+    std::vector<std::string> alpn_offered;
+    std::string version;
+    std::string cipher;
+    std::string alpn;
+    std::optional<TlsAlert> alert_received;
+    std::optional<TlsAlert> alert_sent;
+    std::string failure;
+};
+
+struct SessionRecord {
+    std::uint64_t id = 0;
+    std::string scenario;
+    std::string client_address;
+    std::chrono::system_clock::time_point started;
+    std::chrono::system_clock::time_point ended;
+    std::string protocol = "undecided"; // tds7, tds8, unknown
+    std::optional<PreloginSummary> client_prelogin;
+    std::optional<PreloginSummary> upstream_answer;
+    std::optional<PreloginSummary> client_answer; // what the client was shown
+    std::optional<tds::EncryptionMode> client_mode;
+    std::optional<tds::EncryptionMode> upstream_mode;
+    TlsObservation client_tls;
+    TlsObservation upstream_tls;
+    std::optional<certs::CertificateInfo> certificate_shown;
+    std::optional<certs::CertificateInfo> upstream_certificate;
+    std::string upstream_verification; // "verified", "not verified", or the failure
+    std::uint64_t bytes_from_client = 0;
+    std::uint64_t bytes_to_client = 0;
+    std::uint64_t bytes_from_server = 0;
+    std::uint64_t bytes_to_server = 0;
+    Outcome outcome = Outcome::ClosedBeforeTls;
+    std::string detail;            // one line: why the session ended
+    std::optional<TlsAlert> alert; // the alert the client sent, when it sent one
+};
+
+// summary_line is the readable one-line form of a record.
+std::string summary_line(const SessionRecord& r);
+
+} // namespace proxy

@@ -1,0 +1,381 @@
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include <scenarios/builtin_catalogue.h>
+#include <scenarios/catalogue.h>
+
+namespace scenarios {
+
+namespace {
+
+using Error = std::string;
+
+// Reader walks one TOML table, takes known keys with checked types, and reports the first
+// problem as "<origin>: <key>: <what>". Unknown keys are errors: a typo must not silently
+// become a default.
+class Reader {
+  public:
+    Reader(const toml::table& table, std::string origin, std::string prefix)
+        : table_(table), origin_(std::move(origin)), prefix_(std::move(prefix)) {}
+
+    bool ok() const { return error_.empty(); }
+    const Error& error() const { return error_; }
+    void fail(const std::string& key, const std::string& what) {
+        if (error_.empty()) {
+            error_ = origin_ + ": " + prefix_ + key + ": " + what;
+        }
+    }
+
+    void text(const std::string& key, std::string& out) {
+        seen_.insert(key);
+        if (const auto* node = table_.get(key)) {
+            if (auto v = node->value<std::string>()) {
+                out = *v;
+            } else {
+                fail(key, "must be a string");
+            }
+        }
+    }
+    void boolean(const std::string& key, bool& out) {
+        seen_.insert(key);
+        if (const auto* node = table_.get(key)) {
+            if (auto v = node->value<bool>()) {
+                out = *v;
+            } else {
+                fail(key, "must be true or false");
+            }
+        }
+    }
+    void integer(const std::string& key, int& out, long lo, long hi) {
+        std::optional<int> v;
+        optional_integer(key, v, lo, hi);
+        if (v) {
+            out = *v;
+        }
+    }
+    void optional_integer(const std::string& key, std::optional<int>& out, long lo, long hi) {
+        seen_.insert(key);
+        if (const auto* node = table_.get(key)) {
+            auto v = node->value<std::int64_t>();
+            if (!v || *v < lo || *v > hi) {
+                fail(key, "must be a whole number from " + std::to_string(lo) + " to " +
+                              std::to_string(hi));
+            } else {
+                out = static_cast<int>(*v);
+            }
+        }
+    }
+    void texts(const std::string& key, std::vector<std::string>& out) {
+        seen_.insert(key);
+        const auto* node = table_.get(key);
+        if (node == nullptr) {
+            return;
+        }
+        const auto* arr = node->as_array();
+        if (arr == nullptr) {
+            fail(key, "must be a list of strings");
+            return;
+        }
+        out.clear();
+        for (const auto& item : *arr) {
+            auto v = item.value<std::string>();
+            if (!v) {
+                fail(key, "must be a list of strings");
+                return;
+            }
+            out.push_back(*v);
+        }
+    }
+    const toml::table* sub_table(const std::string& key) {
+        seen_.insert(key);
+        const auto* node = table_.get(key);
+        if (node == nullptr) {
+            return nullptr;
+        }
+        if (!node->is_table()) {
+            fail(key, "must be a table ([" + prefix_ + key + "])");
+            return nullptr;
+        }
+        return node->as_table();
+    }
+    void reject_unknown() {
+        for (const auto& [k, v] : table_) {
+            std::string key(k.str());
+            if (!seen_.contains(key)) {
+                fail(key, "unknown key");
+            }
+        }
+    }
+
+  private:
+    const toml::table& table_;
+    std::string origin_;
+    std::string prefix_;
+    std::set<std::string> seen_;
+    Error error_;
+};
+
+std::optional<std::uint8_t> encryption_value(const std::string& name) {
+    if (name == "off") {
+        return 0x00;
+    }
+    if (name == "on") {
+        return 0x01;
+    }
+    if (name == "not-supported") {
+        return 0x02;
+    }
+    if (name == "required") {
+        return 0x03;
+    }
+    if (name == "strict") {
+        return 0x04;
+    }
+    return std::nullopt;
+}
+
+bool valid_version(const std::string& v) {
+    return v.empty() || v == "1.0" || v == "1.1" || v == "1.2" || v == "1.3";
+}
+
+bool valid_name(const std::string& n) {
+    return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+    });
+}
+
+} // namespace
+
+std::string_view to_string(Issuer i) {
+    switch (i) {
+    case Issuer::LabCa:
+        return "lab-ca";
+    case Issuer::Self:
+        return "self";
+    case Issuer::UntrustedCa:
+        return "untrusted-ca";
+    case Issuer::UnsentIntermediate:
+        return "unsent-intermediate";
+    }
+    return "?";
+}
+
+std::string_view to_string(Expect e) {
+    return e == Expect::Accept ? "accept" : "reject";
+}
+
+std::expected<Scenario, std::string> parse_scenario(std::string_view text,
+                                                    const std::string& origin) {
+    toml::table doc;
+    try {
+        doc = toml::parse(text, origin);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream msg;
+        msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+            << e.description();
+        return std::unexpected(msg.str());
+    }
+    Scenario s;
+    s.source = origin;
+    Reader top(doc, origin, "");
+    top.text("name", s.name);
+    top.text("description", s.description);
+    std::string expect = "accept";
+    top.text("expect", expect);
+    top.text("expect_detail", s.expect_detail);
+    top.boolean("passthrough", s.passthrough);
+    const toml::table* cert = top.sub_table("certificate");
+    const toml::table* tls = top.sub_table("tls");
+    const toml::table* tds = top.sub_table("tds");
+    top.reject_unknown();
+    if (!top.ok()) {
+        return std::unexpected(top.error());
+    }
+    if (!valid_name(s.name)) {
+        return std::unexpected(origin +
+                               ": name: required; lower-case letters, digits, '-', '.', '_'");
+    }
+    if (s.description.empty()) {
+        return std::unexpected(origin + ": description: required (one line)");
+    }
+    if (expect != "accept" && expect != "reject") {
+        return std::unexpected(origin + ": expect: must be \"accept\" or \"reject\"");
+    }
+    s.expect = expect == "accept" ? Expect::Accept : Expect::Reject;
+
+    if (cert != nullptr) {
+        Reader r(*cert, origin, "certificate.");
+        std::string issuer = "lab-ca";
+        std::string key = "rsa";
+        r.text("issuer", issuer);
+        r.text("common_name", s.certificate.common_name);
+        r.texts("dns_names", s.certificate.dns_names);
+        r.texts("ip_addresses", s.certificate.ip_addresses);
+        r.integer("not_before_days", s.certificate.not_before_days, -36500, 36500);
+        r.integer("not_after_days", s.certificate.not_after_days, -36500, 36500);
+        r.text("key", key);
+        r.integer("key_bits", s.certificate.key_bits, 512, 16384);
+        r.text("signature_hash", s.certificate.signature_hash);
+        r.texts("extended_key_usage", s.certificate.extended_key_usage);
+        r.reject_unknown();
+        if (!r.ok()) {
+            return std::unexpected(r.error());
+        }
+        if (issuer == "lab-ca") {
+            s.certificate.issuer = Issuer::LabCa;
+        } else if (issuer == "self") {
+            s.certificate.issuer = Issuer::Self;
+        } else if (issuer == "untrusted-ca") {
+            s.certificate.issuer = Issuer::UntrustedCa;
+        } else if (issuer == "unsent-intermediate") {
+            s.certificate.issuer = Issuer::UnsentIntermediate;
+        } else {
+            r.fail("issuer", "must be lab-ca, self, untrusted-ca or unsent-intermediate");
+        }
+        if (key == "rsa") {
+            s.certificate.key = KeyKind::Rsa;
+        } else if (key == "ec-p256") {
+            s.certificate.key = KeyKind::EcP256;
+        } else if (key == "ec-p384") {
+            s.certificate.key = KeyKind::EcP384;
+        } else {
+            r.fail("key", "must be rsa, ec-p256 or ec-p384");
+        }
+        if (s.certificate.not_after_days <= s.certificate.not_before_days) {
+            r.fail("not_after_days", "must be later than not_before_days");
+        }
+        if (!r.ok()) {
+            return std::unexpected(r.error());
+        }
+    }
+    if (tls != nullptr) {
+        Reader r(*tls, origin, "tls.");
+        r.text("min_version", s.tls.min_version);
+        r.text("max_version", s.tls.max_version);
+        r.text("only_version", s.tls.only_version);
+        r.optional_integer("security_level", s.tls.security_level, 0, 5);
+        r.text("ciphers", s.tls.ciphers);
+        r.boolean("alpn", s.tls.alpn);
+        r.reject_unknown();
+        for (const auto* key : {"min_version", "max_version", "only_version"}) {
+            std::string v = key == std::string("min_version")   ? s.tls.min_version
+                            : key == std::string("max_version") ? s.tls.max_version
+                                                                : s.tls.only_version;
+            if (!valid_version(v)) {
+                r.fail(key, "must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\"");
+            }
+        }
+        if (!s.tls.only_version.empty() && s.tls.only_version == "1.3") {
+            r.fail("only_version", "an old-server version: 1.0, 1.1 or 1.2");
+        }
+        if (!r.ok()) {
+            return std::unexpected(r.error());
+        }
+    }
+    if (tds != nullptr) {
+        Reader r(*tds, origin, "tds.");
+        std::string to_client, to_server;
+        r.text("encryption_to_client", to_client);
+        r.text("encryption_to_server", to_server);
+        r.boolean("reset_during_handshake", s.tds.reset_during_handshake);
+        r.reject_unknown();
+        for (auto [key, value, out] :
+             {std::tuple{"encryption_to_client", to_client, &s.tds.encryption_to_client},
+              std::tuple{"encryption_to_server", to_server, &s.tds.encryption_to_server}}) {
+            if (value.empty()) {
+                continue;
+            }
+            auto v = encryption_value(value);
+            if (!v) {
+                r.fail(key, "must be off, on, not-supported, required or strict");
+            }
+            *out = v;
+        }
+        if (!r.ok()) {
+            return std::unexpected(r.error());
+        }
+    }
+    return s;
+}
+
+std::expected<Catalogue, std::string> Catalogue::builtin() {
+    Catalogue c;
+    for (const auto& file : builtin_catalogue_files()) {
+        if (auto ok = c.add_text(file.text, "builtin:" + std::string(file.name)); !ok) {
+            return std::unexpected(ok.error());
+        }
+    }
+    return c;
+}
+
+std::expected<void, std::string> Catalogue::add_text(std::string_view text,
+                                                     const std::string& origin) {
+    auto s = parse_scenario(text, origin);
+    if (!s) {
+        return std::unexpected(s.error());
+    }
+    put(std::move(*s));
+    return {};
+}
+
+std::expected<void, std::string> Catalogue::add_directory(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+        return std::unexpected(dir.string() + ": not a directory");
+    }
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().extension() == ".toml") {
+            files.push_back(entry.path());
+        }
+    }
+    if (ec) {
+        return std::unexpected(dir.string() + ": " + ec.message());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        std::ifstream in(f);
+        if (!in) {
+            return std::unexpected(f.string() + ": cannot read");
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        if (auto ok = add_text(ss.str(), f.string()); !ok) {
+            return ok;
+        }
+    }
+    return {};
+}
+
+void Catalogue::put(Scenario s) {
+    for (auto& existing : scenarios_) {
+        if (existing.name == s.name) {
+            existing = std::move(s);
+            return;
+        }
+    }
+    scenarios_.push_back(std::move(s));
+}
+
+const Scenario* Catalogue::find(std::string_view name) const {
+    for (const auto& s : scenarios_) {
+        if (s.name == name) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+std::vector<std::string> Catalogue::names() const {
+    std::vector<std::string> out;
+    for (const auto& s : scenarios_) {
+        out.push_back(s.name);
+    }
+    return out;
+}
+
+} // namespace scenarios
