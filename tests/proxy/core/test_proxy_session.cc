@@ -1,0 +1,438 @@
+#include <ctime>
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include <proxy/core/proxy_session.h>
+#include <proxy/core/serve_session.h>
+#include <scenarios/catalogue.h>
+#include <support/test_pki.h>
+#include <tds/token_reader.h>
+
+#include "leg_pair.h"
+
+using proxy::ServerLeg;
+using tds::EncryptionMode;
+
+namespace {
+
+// The lab as the proxy sees it: a lab CA in a temp dir and the built-in catalogue.
+struct TestLab {
+    std::filesystem::path dir;
+    std::optional<certs::LabCa> ca;
+    std::optional<proxy::ScenarioPki> pki;
+    scenarios::Catalogue catalogue;
+    proxy::LabIdentity identity{{"localhost"}, {"127.0.0.1"}};
+    certs::SslCtxPtr client_trusting_lab;
+    certs::SslCtxPtr client_tds8_trusting_lab;
+    certs::SslCtxPtr upstream_tds7; // the proxy's upstream contexts trust the test PKI's CA
+    certs::SslCtxPtr upstream_tds8;
+
+    TestLab() {
+        char tmpl[] = "/tmp/tlslab-proxy-test-XXXXXX";
+        dir = ::mkdtemp(tmpl);
+        ca.emplace(*certs::LabCa::load_or_create(dir));
+        pki.emplace(*proxy::ScenarioPki::create(*ca));
+        catalogue = *scenarios::Catalogue::builtin();
+        proxy::TlsClientConfig c;
+        c.trusted = {ca->cert()};
+        c.verify = true;
+        client_trusting_lab = *proxy::make_client_context(c);
+        c.alpn_tds8 = true;
+        client_tds8_trusting_lab = *proxy::make_client_context(c);
+        proxy::TlsClientConfig u;
+        u.trusted = {support::test_pki().ca.cert.get()};
+        u.verify = true;
+        u.max_version = TLS1_2_VERSION;
+        upstream_tds7 = *proxy::make_client_context(u);
+        u.max_version = TLS1_3_VERSION;
+        u.alpn_tds8 = true;
+        upstream_tds8 = *proxy::make_client_context(u);
+    }
+    ~TestLab() { std::filesystem::remove_all(dir); }
+
+    std::shared_ptr<const proxy::ScenarioRuntime> runtime(const std::string& name) {
+        const auto* s = catalogue.find(name);
+        REQUIRE(s != nullptr);
+        auto rt = proxy::materialize(*s, *ca, *pki, identity);
+        REQUIRE(rt);
+        return *rt;
+    }
+    std::shared_ptr<const proxy::ScenarioRuntime> runtime(scenarios::Scenario s) {
+        auto rt = proxy::materialize(s, *ca, *pki, identity);
+        REQUIRE(rt);
+        return *rt;
+    }
+};
+
+TestLab& lab() {
+    static TestLab l;
+    return l;
+}
+
+// Chain: ServerLeg (the driver) <-> ProxySession <-> ServeSession (the server), in memory.
+struct Chain {
+    proxy::ServeSettings serve_settings;
+    std::unique_ptr<proxy::ServeSession> server;
+    std::unique_ptr<proxy::ProxySession> proxy_session;
+    ServerLeg client;
+    std::vector<std::shared_ptr<const proxy::SessionRecord>> records;
+    std::vector<std::uint8_t> to_client, to_server, to_proxy_from_server;
+    bool proxy_closed = false;
+    bool proxy_reset = false;
+    bool server_closed = false;
+    bool connect_ok = true;
+    std::vector<tds::Packet> client_packets;
+    std::optional<std::string> client_error;
+
+    Chain(std::shared_ptr<const proxy::ScenarioRuntime> scenario, proxy::ServeEncryption enc,
+          SSL_CTX* client_ctx = nullptr, bool connect = true)
+        : client(
+              {client_ctx != nullptr ? client_ctx : lab().client_trusting_lab.get(), "localhost"}),
+          connect_ok(connect) {
+        const auto& pki = support::test_pki();
+        serve_settings.encryption = enc;
+        if (enc != proxy::ServeEncryption::None) {
+            serve_settings.tds7_ctx = pki.tds7_server.get();
+            serve_settings.tds8_ctx = pki.tds8_server.get();
+        }
+        server = std::make_unique<proxy::ServeSession>(serve_settings, 51);
+        proxy::ProxySettings ps;
+        ps.scenario = std::move(scenario);
+        ps.upstream_tds7_ctx = lab().upstream_tds7.get();
+        ps.upstream_tds8_ctx = lab().upstream_tds8.get();
+        ps.upstream_verified = true;
+        ps.upstream_name = "localhost";
+        proxy_session = std::make_unique<proxy::ProxySession>(std::move(ps), 7, "127.0.0.1:5000");
+        run_proxy(proxy_session->handle(proxy::event::Started{}));
+        run_server(server->handle(proxy::event::Started{}));
+    }
+
+    void run_proxy(proxy::Actions acts) {
+        for (auto& a : acts) {
+            if (auto* s = std::get_if<proxy::action::Send>(&a)) {
+                auto& to = s->side == proxy::Side::Client ? to_client : to_server;
+                to.insert(to.end(), s->bytes.begin(), s->bytes.end());
+            } else if (auto* c = std::get_if<proxy::action::Close>(&a)) {
+                proxy_closed = true;
+                proxy_reset = c->reset;
+            } else if (auto* r = std::get_if<proxy::action::Record>(&a)) {
+                records.push_back(r->record);
+            } else if (std::holds_alternative<proxy::action::ConnectUpstream>(a)) {
+                pending_connect = true;
+            }
+        }
+    }
+    void run_server(proxy::Actions acts) {
+        for (auto& a : acts) {
+            if (auto* s = std::get_if<proxy::action::Send>(&a)) {
+                to_proxy_from_server.insert(to_proxy_from_server.end(), s->bytes.begin(),
+                                            s->bytes.end());
+            } else if (std::holds_alternative<proxy::action::Close>(a)) {
+                server_closed = true;
+            }
+        }
+    }
+
+    bool step() {
+        bool moved = false;
+        if (pending_connect) {
+            pending_connect = false;
+            moved = true;
+            if (connect_ok) {
+                run_proxy(proxy_session->handle(proxy::event::Connected{}));
+            } else {
+                run_proxy(proxy_session->handle(proxy::event::ConnectFailed{"connection refused"}));
+            }
+        }
+        auto c2p = client.take_output();
+        if (!c2p.empty() && !proxy_closed) {
+            moved = true;
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, c2p}));
+        }
+        auto p2s = std::exchange(to_server, {});
+        if (!p2s.empty() && !server_closed) {
+            moved = true;
+            run_server(server->handle(proxy::event::BytesReceived{proxy::Side::Client, p2s}));
+        }
+        auto s2p = std::exchange(to_proxy_from_server, {});
+        if (!s2p.empty() && !proxy_closed) {
+            moved = true;
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Server, s2p}));
+        }
+        auto p2c = std::exchange(to_client, {});
+        if (!p2c.empty()) {
+            moved = true;
+            auto out = client.on_bytes(p2c);
+            if (out.error) {
+                client_error = out.error;
+            }
+            for (auto& p : out.packets) {
+                if (!out.prelogin_answered) {
+                    client_packets.push_back(std::move(p));
+                }
+            }
+        }
+        return moved;
+    }
+    void pump() {
+        for (int i = 0; i < 1000 && step(); ++i) {
+        }
+    }
+
+    // login: PRELOGIN with `enc`, the mode the answer implies, LOGIN7.
+    void login(std::uint8_t enc) {
+        client.send_prelogin(support::client_prelogin(enc));
+        pump();
+        if (client.phase() != ServerLeg::Phase::AwaitDecision) {
+            return;
+        }
+        auto answer = tds::Prelogin::parse(client.prelogin_answer()->payload);
+        REQUIRE(answer);
+        auto mode = tds::expected_mode(*tds::decode_encryption(enc),
+                                       *tds::decode_encryption(*answer->encryption()));
+        // A driver that goes on regardless (tedious answered NOT_SUP) logs in in clear.
+        client.start(mode.value_or(EncryptionMode::None));
+        pump();
+        if (client_error) {
+            return;
+        }
+        client.send_packet(support::login7_message(support::lab_login()));
+        pump();
+    }
+
+    void client_closes() {
+        run_proxy(proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
+        pump();
+        if (!proxy_closed) {
+            // the proxy half-closed towards the server; the server then closes too
+            run_proxy(proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Server, ""}));
+        }
+    }
+
+    bool logged_in() const {
+        for (const auto& p : client_packets) {
+            auto scan = tds::scan_tokens(p.payload());
+            if (scan.login_ack) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    const proxy::SessionRecord& record() const {
+        REQUIRE(records.size() == 1);
+        return *records.front();
+    }
+
+    bool pending_connect = false;
+};
+
+} // namespace
+
+TEST_CASE("every built-in scenario materialises", "[core][proxy][scenarios]") {
+    for (const auto& s : lab().catalogue.all()) {
+        INFO(s.name);
+        auto rt = proxy::materialize(s, *lab().ca, *lab().pki, lab().identity);
+        REQUIRE(rt);
+        CHECK((*rt)->tds7_ctx != nullptr);
+        CHECK((*rt)->tds8_ctx != nullptr);
+    }
+}
+
+TEST_CASE("valid: a TDS 7.x login through the proxy, recorded as login-encrypted",
+          "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force);
+    c.login(0x01);
+    REQUIRE_FALSE(c.client_error);
+    CHECK(c.logged_in());
+    c.client.send_packet(support::sql_batch_message("SELECT 1"));
+    c.pump();
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.protocol == "tds7");
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+    REQUIRE(r.client_prelogin);
+    CHECK(r.client_prelogin->encryption_name == "ON");
+    CHECK(r.client_prelogin->version == "19.2.2.0");
+    REQUIRE(r.upstream_answer);
+    CHECK(r.upstream_answer->encryption_name == "ON");
+    CHECK(r.client_answer->encryption_name == "ON");
+    CHECK(r.client_mode == EncryptionMode::Full);
+    CHECK(r.upstream_mode == EncryptionMode::Full);
+    CHECK(r.client_tls.version == "TLSv1.2");
+    CHECK(r.client_tls.sni == "localhost");
+    CHECK(r.upstream_verification == "verified");
+    REQUIRE(r.certificate_shown);
+    CHECK(r.certificate_shown->subject.find("CN=localhost") != std::string::npos);
+    REQUIRE(r.upstream_certificate);
+    CHECK(r.bytes_from_client > 0);
+    CHECK(r.bytes_to_server > 0);
+}
+
+TEST_CASE("a client that rejects the certificate is recorded with its alert", "[core][proxy]") {
+    auto other = support::client_trusting_other_ca();
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, other.get());
+    c.login(0x01);
+    CHECK(c.client_error);
+    CHECK(c.proxy_closed);
+    const auto& r = c.record();
+    CHECK(r.outcome == proxy::Outcome::Alert);
+    REQUIRE(r.alert);
+    CHECK(r.alert->name == "unknown_ca");
+}
+
+TEST_CASE("expired: an OpenSSL client that validates sends certificate_expired", "[core][proxy]") {
+    Chain c(lab().runtime("expired"), proxy::ServeEncryption::Force);
+    c.login(0x01);
+    const auto& r = c.record();
+    CHECK(r.outcome == proxy::Outcome::Alert);
+    REQUIRE(r.alert);
+    CHECK(r.alert->name == "certificate_expired");
+    REQUIRE(r.certificate_shown);
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char iso[32];
+    std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    CHECK(r.certificate_shown->not_after < std::string(iso)); // expired: in the past
+}
+
+TEST_CASE("login-only on both legs: LOGIN7 inside TLS, the rest in clear", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Off);
+    c.login(0x00);
+    REQUIRE_FALSE(c.client_error);
+    CHECK(c.logged_in());
+    c.client.send_packet(support::sql_batch_message("SELECT 1"));
+    c.pump();
+    bool one = false;
+    for (const auto& p : c.client_packets) {
+        const std::vector<std::uint8_t> row = {0xD1, 0x04, 0x01, 0x00, 0x00, 0x00};
+        auto pl = p.payload();
+        one = one || std::search(pl.begin(), pl.end(), row.begin(), row.end()) != pl.end();
+    }
+    CHECK(one);
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.client_mode == EncryptionMode::LoginOnly);
+    CHECK(r.upstream_mode == EncryptionMode::LoginOnly);
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+}
+
+TEST_CASE("no encryption: the login is recorded as plaintext", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::None);
+    c.login(0x02);
+    CHECK(c.logged_in());
+    c.client_closes();
+    CHECK(c.record().outcome == proxy::Outcome::LoginPlaintext);
+    CHECK(c.record().client_mode == EncryptionMode::None);
+}
+
+TEST_CASE("TDS 8.0 through the proxy: TLS first on both legs", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Strict,
+            lab().client_tds8_trusting_lab.get());
+    c.client.start_tls_first();
+    c.pump();
+    REQUIRE(c.client.phase() == ServerLeg::Phase::Tls);
+    CHECK(c.client.tls()->alpn_selected() == "tds/8.0");
+    c.client.send_packet(support::client_prelogin(0x02));
+    c.pump();
+    auto l = support::lab_login();
+    l.tds_version = tds::tds_version::k80;
+    c.client.send_packet(support::login7_message(l));
+    c.pump();
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.protocol == "tds8");
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+    CHECK(r.client_tls.alpn == "tds/8.0");
+    CHECK(r.upstream_tls.alpn == "tds/8.0");
+    REQUIRE(r.client_prelogin);
+    CHECK(r.client_prelogin->encryption_name == "NOT_SUP");
+}
+
+TEST_CASE("a scenario that tells the client NOT_SUP: a client that goes on logs in in clear",
+          "[core][proxy]") {
+    auto s = *lab().catalogue.find("valid");
+    s.name = "test-encrypt-not-supported";
+    s.tds.encryption_to_client = 0x02;
+    Chain c(lab().runtime(s), proxy::ServeEncryption::Force);
+    c.login(0x01); // a tedious-like client: sent ON, told NOT_SUP, carries on without TLS
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.client_answer->encryption_name == "NOT_SUP");
+    CHECK(r.upstream_answer->encryption_name == "ON");
+    CHECK(r.upstream_mode == EncryptionMode::Full);
+    CHECK(r.outcome == proxy::Outcome::LoginPlaintext);
+}
+
+TEST_CASE("reset-during-handshake resets the client once the ClientHello arrives",
+          "[core][proxy]") {
+    Chain c(lab().runtime("reset-during-handshake"), proxy::ServeEncryption::Force);
+    c.login(0x01);
+    CHECK(c.proxy_closed);
+    CHECK(c.proxy_reset);
+    CHECK(c.record().outcome == proxy::Outcome::ClosedDuringHandshake);
+}
+
+TEST_CASE("passthrough relays bytes untouched and still records the PRELOGIN and the login",
+          "[core][proxy]") {
+    Chain c(lab().runtime("passthrough"), proxy::ServeEncryption::Force,
+            support::test_pki().client_trusting.get()); // the client meets the server's own cert
+    c.login(0x01);
+    REQUIRE_FALSE(c.client_error);
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+    CHECK(r.protocol == "tds7");
+}
+
+TEST_CASE("the server cannot be reached: upstream-failed", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, false);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    c.pump();
+    CHECK(c.proxy_closed);
+    CHECK(c.record().outcome == proxy::Outcome::UpstreamFailed);
+    CHECK_THAT(c.record().detail, Catch::Contains("connection refused"));
+}
+
+TEST_CASE("the client leaving at any step ends the session with exactly one record",
+          "[core][proxy]") {
+    auto stop_at = GENERATE(range(0, 8));
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    bool started = false;
+    for (int i = 0; i < stop_at; ++i) {
+        if (!c.step()) {
+            if (!started && c.client.phase() == ServerLeg::Phase::AwaitDecision) {
+                c.client.start(EncryptionMode::Full);
+                started = true;
+            } else if (c.client.phase() == ServerLeg::Phase::Tls) {
+                c.client.send_packet(support::login7_message(support::lab_login()));
+            } else {
+                break;
+            }
+        }
+    }
+    c.client_closes();
+    CHECK(c.proxy_closed);
+    REQUIRE(c.records.size() == 1);
+    auto more = c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Server, ""});
+    CHECK(more.empty());
+}
+
+TEST_CASE("bytes that are not TDS are relayed untouched as protocol unknown", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force);
+    c.step(); // connect
+    const std::string get = "GET / HTTP/1.1\r\n\r\n";
+    c.run_proxy(c.proxy_session->handle(proxy::event::BytesReceived{
+        proxy::Side::Client,
+        std::span(reinterpret_cast<const std::uint8_t*>(get.data()), get.size())}));
+    CHECK(std::string(c.to_server.begin(), c.to_server.end()) == get);
+    c.run_proxy(c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
+    CHECK(c.record().protocol == "unknown");
+    CHECK(c.record().outcome == proxy::Outcome::ClosedBeforeTls);
+}

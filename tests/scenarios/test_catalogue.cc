@@ -1,0 +1,102 @@
+#include <filesystem>
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include <scenarios/catalogue.h>
+
+using scenarios::Catalogue;
+using scenarios::parse_scenario;
+
+TEST_CASE("the built-in catalogue has the v1 scenarios in a stable order", "[scenarios]") {
+    auto c = Catalogue::builtin();
+    REQUIRE(c);
+    const std::vector<std::string> expected = {"valid",
+                                               "self-signed",
+                                               "untrusted-root",
+                                               "expired",
+                                               "not-yet-valid",
+                                               "wrong-host",
+                                               "cn-only",
+                                               "ip-mismatch",
+                                               "tls1.0-only",
+                                               "tls1.1-only",
+                                               "weak-rsa1024",
+                                               "sha1-signature",
+                                               "no-serverauth-eku",
+                                               "incomplete-chain",
+                                               "reset-during-handshake",
+                                               "passthrough"};
+    CHECK(c->names() == expected);
+    for (const auto& s : c->all()) {
+        INFO(s.name);
+        CHECK_FALSE(s.description.empty());
+        CHECK_FALSE(s.expect_detail.empty());
+        CHECK(s.source.rfind("builtin:", 0) == 0);
+    }
+    const auto* expired = c->find("expired");
+    REQUIRE(expired);
+    CHECK(expired->certificate.not_after_days == -35);
+    CHECK(expired->expect == scenarios::Expect::Reject);
+    CHECK(c->find("tls1.0-only")->tls.only_version == "1.0");
+    CHECK(c->find("tls1.0-only")->tls.security_level == 0);
+    CHECK(c->find("incomplete-chain")->certificate.issuer == scenarios::Issuer::UnsentIntermediate);
+    CHECK(c->find("passthrough")->passthrough);
+}
+
+TEST_CASE("a bad scenario file is an error naming the file and the key", "[scenarios]") {
+    auto err = [](const std::string& text) {
+        auto s = parse_scenario(text, "my.toml");
+        REQUIRE_FALSE(s);
+        return s.error();
+    };
+    const std::string head = "name = \"x\"\ndescription = \"d\"\n";
+    CHECK(err(head + "colour = \"red\"\n") == "my.toml: colour: unknown key");
+    CHECK(err(head + "[certificate]\nisuer = \"self\"\n") ==
+          "my.toml: certificate.isuer: unknown key");
+    CHECK(err(head + "[certificate]\nissuer = 3\n") ==
+          "my.toml: certificate.issuer: must be a string");
+    CHECK_THAT(err(head + "[certificate]\nissuer = \"nobody\"\n"),
+               Catch::StartsWith("my.toml: certificate.issuer: must be"));
+    CHECK_THAT(err(head + "[certificate]\nnot_before_days = 5\nnot_after_days = 1\n"),
+               Catch::StartsWith("my.toml: certificate.not_after_days:"));
+    CHECK_THAT(err(head + "[certificate]\nkey_bits = 64\n"),
+               Catch::StartsWith("my.toml: certificate.key_bits: must be a whole number"));
+    CHECK_THAT(err(head + "[tls]\nmax_version = \"2.0\"\n"),
+               Catch::StartsWith("my.toml: tls.max_version:"));
+    CHECK_THAT(err(head + "[tds]\nencryption_to_client = \"maybe\"\n"),
+               Catch::StartsWith("my.toml: tds.encryption_to_client:"));
+    CHECK_THAT(err(head + "expect = \"perhaps\"\n"), Catch::StartsWith("my.toml: expect:"));
+    CHECK_THAT(err("description = \"d\"\n"), Catch::StartsWith("my.toml: name:"));
+    CHECK_THAT(err("name = \"x\"\n"), Catch::StartsWith("my.toml: description:"));
+    CHECK_THAT(err(head + "certificate = 1\n"),
+               Catch::StartsWith("my.toml: certificate: must be a table"));
+    // TOML syntax errors carry the line and column.
+    CHECK_THAT(err("name = \"x\"\ndescription = \n"), Catch::StartsWith("my.toml:2:"));
+}
+
+TEST_CASE("a user directory adds scenarios and replaces built-ins by name", "[scenarios]") {
+    auto dir = std::filesystem::temp_directory_path() / "tlslab-scenarios-test";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "a.toml")
+        << "name = \"mine\"\ndescription = \"my own\"\nexpect = \"reject\"\n"
+           "[certificate]\nnot_after_days = 2\nnot_before_days = 1\n"
+           "[tds]\nencryption_to_client = \"not-supported\"\n";
+    std::ofstream(dir / "b.toml")
+        << "name = \"expired\"\ndescription = \"long expired\"\n"
+           "[certificate]\nnot_before_days = -900\nnot_after_days = -800\n";
+    auto c = Catalogue::builtin();
+    REQUIRE(c);
+    REQUIRE(c->add_directory(dir));
+    CHECK(c->names().back() == "mine");
+    CHECK(c->find("mine")->tds.encryption_to_client == 0x02);
+    CHECK(c->find("expired")->certificate.not_after_days == -800);
+    CHECK(c->names()[3] == "expired"); // replaced in place: ports stay stable
+    std::ofstream(dir / "c.toml") << "name = \"broken\"\ndescription = \"d\"\nsurprise = 1\n";
+    auto bad = c->add_directory(dir);
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(bad.error(), Catch::Contains("c.toml: surprise: unknown key"));
+    CHECK_FALSE(c->add_directory(dir / "missing"));
+    std::filesystem::remove_all(dir);
+}
