@@ -173,7 +173,11 @@ std::expected<Login7, Error> decode_login7(std::span<const std::uint8_t> payload
     OffsetLen sspi = ol(), attach = ol();
     OffsetLen change_pass;
     std::uint32_t sspi_long = 0;
-    if (l.length >= kFixedLen72) {
+    // ibChangePassword and cbSSPILong exist from TDS 7.2 on. Decide by the version, not by the
+    // Length (which includes the variable data): a 7.0/7.1 client's data starts at offset 86.
+    const auto major = static_cast<std::uint8_t>(l.tds_version >> 24);
+    const bool before72 = major == 0x07 || major == 0x70 || major == 0x71;
+    if (l.length >= kFixedLen72 && !before72) {
         change_pass = ol();
         sspi_long = *r.u32le();
     }
