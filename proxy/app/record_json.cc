@@ -62,7 +62,40 @@ json mode_json(const std::optional<tds::EncryptionMode>& m) {
     return m ? json(std::string(tds::to_string(*m))) : json(nullptr);
 }
 
+json login_json(const std::optional<LoginSummary>& l) {
+    if (!l) {
+        return nullptr;
+    }
+    return {{"host_name", l->host_name},
+            {"user_name", l->user_name},
+            {"password", l->password ? json(*l->password) : json(nullptr)},
+            {"password_length", l->password_length},
+            {"app_name", l->app_name},
+            {"server_name", l->server_name},
+            {"database", l->database},
+            {"library_name", l->library_name},
+            {"tds_version", l->tds_version},
+            {"packet_size", l->packet_size},
+            {"auth_kind", l->auth_kind},
+            {"features", l->features},
+            {"through_tls", l->through_tls}};
+}
+
 } // namespace
+
+json to_json(const MessageRecord& m) {
+    json j = {{"event", "message"},     {"session", m.session_id},
+              {"scenario", m.scenario}, {"at", iso8601(m.at)},
+              {"kind", m.kind},         {"from", m.from_client ? "client" : "server"},
+              {"text", m.text}};
+    if (m.number) {
+        j["number"] = *m.number;
+    }
+    if (m.severity) {
+        j["severity"] = *m.severity;
+    }
+    return j;
+}
 
 json to_json(const certs::CertificateInfo& c) {
     return {{"subject", c.subject},
@@ -105,6 +138,7 @@ json to_json(const SessionRecord& r) {
           {"to_client", r.bytes_to_client},
           {"from_server", r.bytes_from_server},
           {"to_server", r.bytes_to_server}}},
+        {"login", login_json(r.login)},
         {"outcome", std::string(to_string(r.outcome))},
         {"alert", alert_json(r.alert)},
         {"detail", r.detail}};

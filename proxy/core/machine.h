@@ -68,15 +68,19 @@ struct Log {
 } // namespace action
 
 struct SessionRecord;
+struct MessageRecord;
 namespace action {
 struct Record { // the session is over: its record, for the sinks
     std::shared_ptr<const SessionRecord> record;
+};
+struct Message { // something said after login (--record-messages)
+    std::shared_ptr<const MessageRecord> message;
 };
 } // namespace action
 
 using Action =
     std::variant<action::Send, action::Close, action::StartTimer, action::CancelTimer, action::Log,
-                 action::ConnectUpstream, action::HalfClose, action::Record>;
+                 action::ConnectUpstream, action::HalfClose, action::Record, action::Message>;
 using Actions = std::vector<Action>;
 
 class Machine {

@@ -1,12 +1,18 @@
 #include <proxy/core/proxy_session.h>
+#include <tds/login7.h>
 #include <tds/packet.h>
 #include <tds/prelogin.h>
+#include <tds/rpc.h>
+#include <tds/sql_batch.h>
+#include <tds/token_reader.h>
 
 namespace proxy {
 
 namespace {
 
 constexpr std::uint8_t kNotSupported = static_cast<std::uint8_t>(tds::Encryption::NotSupported);
+// A transcript (for --pcap) stops growing here: a lab records logins, not bulk transfers.
+constexpr std::size_t kMaxTranscriptBytes = 16 * 1024 * 1024;
 
 PreloginSummary summarise(const tds::Prelogin& p) {
     PreloginSummary s;
@@ -135,6 +141,137 @@ ProxySession::ProxySession(ProxySettings settings, std::uint64_t id, std::string
     record_.scenario = settings_.scenario->scenario.name;
     record_.client_address = std::move(client_address);
     record_.upstream_verification = settings_.upstream_verified ? "not reached" : "not verified";
+    record_.listen_port = settings_.listen_port;
+}
+
+void ProxySession::keep(bool from_client, std::span<const std::uint8_t> bytes) {
+    if (!settings_.capture_transcript || transcript_bytes_ + bytes.size() > kMaxTranscriptBytes) {
+        return;
+    }
+    transcript_bytes_ += bytes.size();
+    record_.transcript.push_back(
+        {from_client, settings_.now(), std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
+}
+
+void ProxySession::emit_message(Actions& a, std::string kind, bool from_client, std::string text,
+                                std::optional<std::uint32_t> number,
+                                std::optional<std::uint8_t> severity) {
+    auto m = std::make_shared<MessageRecord>();
+    m->session_id = record_.id;
+    m->scenario = record_.scenario;
+    m->at = settings_.now();
+    m->kind = std::move(kind);
+    m->from_client = from_client;
+    m->text = std::move(text);
+    m->number = number;
+    m->severity = severity;
+    a.push_back(action::Message{std::move(m)});
+}
+
+void ProxySession::inspect_client_packet(const tds::Packet& p, Actions& a) {
+    keep(true, p.bytes);
+    auto m = client_messages_.add(p);
+    if (!m) {
+        client_messages_ = tds::MessageAssembler(4 * 1024 * 1024); // inspection only: start over
+        return;
+    }
+    if (!*m) {
+        return;
+    }
+    const tds::Message& msg = **m;
+    auto type = static_cast<tds::PacketType>(msg.type);
+    if (type == tds::PacketType::Login7 && !login_decoded_) {
+        on_login7(msg, a);
+        return;
+    }
+    if (!settings_.record_messages || !login_decoded_) {
+        return;
+    }
+    if (type == tds::PacketType::SqlBatch) {
+        if (auto batch = tds::decode_sql_batch(msg.payload)) {
+            emit_message(a, "sql_batch", true, batch->text);
+        }
+    } else if (type == tds::PacketType::Rpc) {
+        if (auto rpc = tds::decode_rpc(msg.payload)) {
+            emit_message(a, "rpc", true, rpc->procedure);
+        }
+    }
+}
+
+void ProxySession::inspect_server_packet(const tds::Packet& p, Actions& a) {
+    keep(false, p.bytes);
+    if (!settings_.record_messages || !login_decoded_) {
+        return;
+    }
+    auto m = server_messages_.add(p);
+    if (!m) {
+        server_messages_ = tds::MessageAssembler(4 * 1024 * 1024);
+        return;
+    }
+    if (!*m) {
+        return;
+    }
+    for (const auto& e : tds::scan_tokens((**m).payload).errors) {
+        emit_message(a, "error", false, e.text, e.number, e.severity);
+    }
+}
+
+void ProxySession::on_login7(const tds::Message& m, Actions& a) {
+    login_decoded_ = true;
+    auto login = tds::decode_login7(m.payload);
+    if (!login) {
+        a.push_back(action::Log{LogLevel::Warn, "LOGIN7 the proxy could not decode: " +
+                                                    std::string(tds::to_string(login.error()))});
+        return;
+    }
+    LoginSummary s;
+    s.host_name = login->host_name;
+    s.user_name = login->user_name;
+    // Code points, not bytes: the length a person would count.
+    for (unsigned char c : login->password) {
+        s.password_length += (c & 0xC0) != 0x80 ? 1 : 0;
+    }
+    if (settings_.reveal_secrets) {
+        s.password = login->password;
+    }
+    s.app_name = login->app_name;
+    s.server_name = login->server_name;
+    s.database = login->database;
+    s.library_name = login->library_name;
+    s.tds_version = tds::tds_version_name(login->tds_version);
+    s.packet_size = login->packet_size;
+    s.auth_kind = std::string(tds::to_string(login->auth_kind()));
+    for (const auto& f : login->features) {
+        s.features.push_back(f.id);
+    }
+    s.through_tls = client_.mode() != tds::EncryptionMode::None;
+    record_.login = s;
+
+    const auto& scenario = settings_.scenario->scenario;
+    bool plaintext = !s.through_tls;
+    bool should_have_rejected =
+        !scenario.passthrough && scenario.expect == scenarios::Expect::Reject;
+    if (!plaintext && !should_have_rejected) {
+        return;
+    }
+    std::string secret =
+        s.auth_kind == "sql"       ? (s.password ? "password '" + *s.password + "'"
+                                                 : "a " + std::to_string(s.password_length) +
+                                                 "-character password (--reveal-secrets shows it)")
+        : s.auth_kind == "fedauth" ? "a federated-authentication request (bearer token)"
+                                   : "an SSPI (NTLM/Kerberos) blob";
+    std::string why =
+        plaintext
+            ? "in PLAINTEXT: the login crossed the network unencrypted (client sent ENCRYPTION=" +
+                  (record_.client_prelogin ? record_.client_prelogin->encryption_name : "?") +
+                  ", was answered " +
+                  (record_.client_answer ? record_.client_answer->encryption_name : "?") + ")"
+            : "through the '" + scenario.name +
+                  "' certificate, which a validating client must reject (" +
+                  scenario.expect_detail + ")";
+    a.push_back(action::Log{LogLevel::Warn, "EXPOSED: read the login of user '" + s.user_name +
+                                                "' with " + secret + ", app '" + s.app_name +
+                                                "', " + why});
 }
 
 Actions ProxySession::handle(const Event& event) {
@@ -315,9 +452,11 @@ void ProxySession::on_client_output(ClientLeg::Output out, Actions& a) {
     }
     for (auto& p : out.packets) {
         if (client_.protocol() == Protocol::Tds7 && !record_.client_prelogin) {
+            keep(true, p.bytes);
             prelogin_packets_.push_back(std::move(p));
             continue;
         }
+        inspect_client_packet(p, a);
         if (client_.protocol() == Protocol::Tds8 && !record_.client_prelogin &&
             p.header.type == static_cast<std::uint8_t>(tds::PacketType::PreLogin)) {
             if (auto parsed = tds::Prelogin::parse(p.payload())) {
@@ -401,6 +540,7 @@ void ProxySession::on_server_output(ServerLeg::Output out, Actions& a) {
             answer.push_back(std::move(p));
             continue;
         }
+        inspect_server_packet(p, a);
         forward_to_client(p);
     }
     if (out.prelogin_answered) {
@@ -446,6 +586,7 @@ void ProxySession::on_upstream_answer(Actions& a) {
         client_mode = tds::EncryptionMode::Full; // if it starts TLS anyway, carry it fully
     }
 
+    keep(false, bytes);
     on_server_output(server_.start(upstream_mode), a);
     if (finished_) {
         return;

@@ -49,6 +49,10 @@ struct ProxySettings {
     std::uint64_t connect_timeout_ms = 10'000;
     std::uint64_t handshake_timeout_ms = 30'000;
     std::uint64_t idle_timeout_ms = 300'000;
+    bool reveal_secrets = false;     // keep and log the password in clear
+    bool record_messages = false;    // emit a MessageRecord per batch, RPC and server error
+    bool capture_transcript = false; // keep the clear TDS packets for a pcap
+    std::uint16_t listen_port = 0;
     std::function<std::chrono::system_clock::time_point()> now = [] {
         return std::chrono::system_clock::now();
     };
@@ -78,6 +82,13 @@ class ProxySession final : public Machine {
     void on_timer(int timer, Actions& a);
     void forward_to_server(const tds::Packet& p);
     void forward_to_client(const tds::Packet& p);
+    void inspect_client_packet(const tds::Packet& p, Actions& a);
+    void inspect_server_packet(const tds::Packet& p, Actions& a);
+    void on_login7(const tds::Message& m, Actions& a);
+    void emit_message(Actions& a, std::string kind, bool from_client, std::string text,
+                      std::optional<std::uint32_t> number = {},
+                      std::optional<std::uint8_t> severity = {});
+    void keep(bool from_client, std::span<const std::uint8_t> bytes);
     void flush_queues();
     void flush(Actions& a);
     void note_client_tls();
@@ -108,6 +119,10 @@ class ProxySession final : public Machine {
     std::vector<std::uint8_t> pending_raw_to_server_;         // before the upstream is connected
     std::deque<std::vector<std::uint8_t>> pending_to_server_; // packets waiting for the server leg
     std::deque<std::vector<std::uint8_t>> pending_to_client_; // packets waiting for the client leg
+    tds::MessageAssembler client_messages_{4 * 1024 * 1024};
+    tds::MessageAssembler server_messages_{4 * 1024 * 1024};
+    bool login_decoded_ = false;
+    std::size_t transcript_bytes_ = 0;
     bool prelogin_pending_ = false; // the client's PRELOGIN waits for the connection
     bool tds8_pending_ = false;     // the TDS 8.0 upstream handshake waits for the connection
 };

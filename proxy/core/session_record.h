@@ -51,6 +51,32 @@ struct TlsObservation {
     std::string failure;
 };
 
+// What the proxy read in the client's LOGIN7. The password is kept only when the lab was told to
+// reveal secrets; otherwise only its length.
+struct LoginSummary {
+    std::string host_name;
+    std::string user_name;
+    std::optional<std::string> password; // only with --reveal-secrets
+    std::size_t password_length = 0;     // characters
+    std::string app_name;
+    std::string server_name;
+    std::string database;
+    std::string library_name;
+    std::string tds_version;
+    std::uint32_t packet_size = 0;
+    std::string auth_kind;     // sql, sspi, fedauth
+    std::vector<int> features; // FeatureExt ids
+    bool through_tls = false;  // read inside TLS (false: it crossed the wire in clear)
+};
+
+// TranscriptEntry: one TDS packet in clear as it crossed the proxy (decrypted where it was
+// encrypted), for the pcap writer. Kept only when asked for.
+struct TranscriptEntry {
+    bool from_client = true;
+    std::chrono::system_clock::time_point at;
+    std::vector<std::uint8_t> bytes;
+};
+
 struct SessionRecord {
     std::uint64_t id = 0;
     std::string scenario;
@@ -72,9 +98,25 @@ struct SessionRecord {
     std::uint64_t bytes_to_client = 0;
     std::uint64_t bytes_from_server = 0;
     std::uint64_t bytes_to_server = 0;
+    std::optional<LoginSummary> login;
+    std::uint16_t listen_port = 0;           // the port the client connected to (for pcap flows)
+    std::vector<TranscriptEntry> transcript; // with --pcap only
     Outcome outcome = Outcome::ClosedBeforeTls;
     std::string detail;            // one line: why the session ended
     std::optional<TlsAlert> alert; // the alert the client sent, when it sent one
+};
+
+// MessageRecord: one thing said after login (--record-messages): a SQL batch's text, an RPC's
+// procedure, or an ERROR token from the server.
+struct MessageRecord {
+    std::uint64_t session_id = 0;
+    std::string scenario;
+    std::chrono::system_clock::time_point at;
+    std::string kind; // "sql_batch", "rpc", "error"
+    bool from_client = true;
+    std::string text;                     // the batch text, the procedure name, the error message
+    std::optional<std::uint32_t> number;  // error number
+    std::optional<std::uint8_t> severity; // error class
 };
 
 // summary_line is the readable one-line form of a record.

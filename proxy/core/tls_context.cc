@@ -5,6 +5,7 @@
 #include <certs/pem.h>
 #include <proxy/core/tls_context.h>
 #include <proxy/core/tls_endpoint.h>
+#include <proxy/core/tls_keylog.h>
 
 namespace proxy {
 
@@ -48,6 +49,7 @@ void apply_common(SSL_CTX* ctx, int min_version, int max_version) {
         SSL_CTX_set_max_proto_version(ctx, max_version);
     }
     SSL_CTX_set_info_callback(ctx, on_info);
+    install_keylog(ctx);
     // Old SQL Servers choke on the CBC empty-fragment countermeasure (tedious, FreeTDS).
     SSL_CTX_set_options(ctx, SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_NO_COMPRESSION);

@@ -93,6 +93,10 @@ void Session::run(Actions actions) {
             if (hooks_.on_record) {
                 hooks_.on_record(rec->record);
             }
+        } else if (auto* msg = std::get_if<action::Message>(&a)) {
+            if (hooks_.on_message) {
+                hooks_.on_message(msg->message);
+            }
         } else if (auto* start = std::get_if<action::StartTimer>(&a)) {
             start_timer(start->timer, start->ms);
         } else if (auto* cancel = std::get_if<action::CancelTimer>(&a)) {

@@ -36,6 +36,7 @@ class SessionRegistry;
 struct SessionHooks {
     std::optional<sockaddr_storage> upstream; // where ConnectUpstream connects
     std::function<void(std::shared_ptr<const SessionRecord>)> on_record;
+    std::function<void(std::shared_ptr<const MessageRecord>)> on_message;
 };
 
 class Session {
