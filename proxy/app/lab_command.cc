@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <proxy/app/event_loop.h>
-#include <proxy/app/event_sink.h>
+#include <proxy/app/lab_outputs.h>
 #include <proxy/app/lab_setup.h>
 #include <proxy/app/proxy_command.h>
 #include <proxy/app/proxy_endpoint.h>
@@ -16,7 +16,6 @@ namespace proxy::app {
 void add_lab_options(cxxopts::Options& options);
 LabOptions lab_options_from(const CommandLine& cl, const cxxopts::ParseResult& args);
 void apply_timeouts(ProxyEndpoint::Config& c, const cxxopts::ParseResult& args);
-std::function<void(std::shared_ptr<const SessionRecord>)> record_writer(EventSink* sink);
 
 namespace {
 
@@ -66,11 +65,17 @@ int run_lab_command(const CommandLine& cl) {
         ("only", "Run only these scenarios (comma-separated)", cxxopts::value<std::vector<std::string>>());
     // clang-format on
     add_lab_options(options);
+    LabOutputs::add_options(options);
     add_global_options(options);
     auto args = parse_command(options, cl.args);
     if (args.count("help") != 0) {
         std::cout << options.help() << "\n";
         return 0;
+    }
+    auto outputs = LabOutputs::open(args);
+    if (!outputs) {
+        std::cerr << "tlslab lab: " << outputs.error() << "\n";
+        return 2;
     }
     unsigned base_port = args["base-port"].as<unsigned>();
     std::string host = args["listen-host"].as<std::string>();
@@ -87,15 +92,6 @@ int run_lab_command(const CommandLine& cl) {
         std::cerr << "tlslab lab: --base-port leaves no room for " << names.size()
                   << " listeners\n";
         return 2;
-    }
-    std::unique_ptr<EventSink> sink;
-    if (args.count("events") != 0) {
-        auto opened = EventSink::open(args["events"].as<std::string>());
-        if (!opened) {
-            std::cerr << "tlslab lab: --events " << opened.error() << "\n";
-            return 2;
-        }
-        sink = std::move(*opened);
     }
     // The upstream leg verifies the in-process serve against the lab CA.
     auto upstream_tls = make_upstream_tls({(*lab)->ca().cert()});
@@ -130,8 +126,8 @@ int run_lab_command(const CommandLine& cl) {
         config.upstream_name = "localhost";
         config.upstream_tls = &*upstream_tls;
         apply_timeouts(config, args);
-        auto ep = std::make_unique<ProxyEndpoint>(loop.get(), registry, config, *rt,
-                                                  record_writer(sink.get()));
+        config.outputs = outputs->get();
+        auto ep = std::make_unique<ProxyEndpoint>(loop.get(), registry, config, *rt);
         if (auto ok = ep->listen(); !ok) {
             std::cerr << "tlslab lab: scenario " << names[i] << ": " << ok.error()
                       << " (choose another --base-port)\n";

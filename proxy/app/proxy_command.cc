@@ -4,7 +4,7 @@
 
 #include <certs/pem.h>
 #include <proxy/app/event_loop.h>
-#include <proxy/app/event_sink.h>
+#include <proxy/app/lab_outputs.h>
 #include <proxy/app/lab_setup.h>
 #include <proxy/app/proxy_command.h>
 #include <proxy/app/proxy_endpoint.h>
@@ -18,8 +18,6 @@ void add_lab_options(cxxopts::Options& options) {
         ("hostname", "Extra name (or IP) the lab answers to, for the certificates; repeatable",
          cxxopts::value<std::vector<std::string>>())
         ("scenarios", "Directory of extra scenario files (*.toml) added to the built-in catalogue",
-         cxxopts::value<std::string>())
-        ("events", "Write one JSON record per session to FILE (appending), or - for stdout",
          cxxopts::value<std::string>())
         ("connect-timeout", "Seconds to reach the server", cxxopts::value<unsigned>()->default_value("10"))
         ("handshake-timeout", "Seconds a client has from connecting to its login",
@@ -47,14 +45,6 @@ void apply_timeouts(ProxyEndpoint::Config& c, const cxxopts::ParseResult& args) 
     c.idle_timeout_ms = args["idle-timeout"].as<unsigned>() * 1000ULL;
 }
 
-std::function<void(std::shared_ptr<const SessionRecord>)> record_writer(EventSink* sink) {
-    return [sink](std::shared_ptr<const SessionRecord> r) {
-        if (sink != nullptr) {
-            sink->write(to_json(*r));
-        }
-    };
-}
-
 int run_proxy_command(const CommandLine& cl) {
     cxxopts::Options options("tlslab proxy",
                              "Intercept TDS between a driver and a server and show the driver the "
@@ -70,11 +60,17 @@ int run_proxy_command(const CommandLine& cl) {
          cxxopts::value<std::string>());
     // clang-format on
     add_lab_options(options);
+    LabOutputs::add_options(options);
     add_global_options(options);
     auto args = parse_command(options, cl.args);
     if (args.count("help") != 0) {
         std::cout << options.help() << "\n";
         return 0;
+    }
+    auto outputs = LabOutputs::open(args);
+    if (!outputs) {
+        std::cerr << "tlslab proxy: " << outputs.error() << "\n";
+        return 2;
     }
     if (args.count("upstream") == 0) {
         std::cerr << "tlslab proxy: --upstream HOST:PORT is required\n";
@@ -121,16 +117,6 @@ int run_proxy_command(const CommandLine& cl) {
         std::cerr << "tlslab proxy: " << upstream_tls.error() << "\n";
         return 1;
     }
-    std::unique_ptr<EventSink> sink;
-    if (args.count("events") != 0) {
-        auto opened = EventSink::open(args["events"].as<std::string>());
-        if (!opened) {
-            std::cerr << "tlslab proxy: --events " << opened.error() << "\n";
-            return 2;
-        }
-        sink = std::move(*opened);
-    }
-
     EventLoop loop;
     net::SessionRegistry registry;
     ProxyEndpoint::Config config;
@@ -140,7 +126,8 @@ int run_proxy_command(const CommandLine& cl) {
     config.upstream_name = upstream->host;
     config.upstream_tls = &*upstream_tls;
     apply_timeouts(config, args);
-    ProxyEndpoint endpoint(loop.get(), registry, config, *scenario, record_writer(sink.get()));
+    config.outputs = outputs->get();
+    ProxyEndpoint endpoint(loop.get(), registry, config, *scenario);
     if (auto ok = endpoint.listen(); !ok) {
         std::cerr << "tlslab proxy: " << ok.error() << "\n";
         return 1;

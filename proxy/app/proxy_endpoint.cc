@@ -3,8 +3,7 @@
 namespace proxy::app {
 
 ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Config config,
-                             std::shared_ptr<const ScenarioRuntime> scenario,
-                             std::function<void(std::shared_ptr<const SessionRecord>)> on_record)
+                             std::shared_ptr<const ScenarioRuntime> scenario)
     : config_(std::move(config)), scenario_(std::move(scenario)),
       listener_(loop, registry, config_.id, [this](const net::SessionInfo& info) {
           ProxySettings s;
@@ -16,11 +15,24 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
           s.connect_timeout_ms = config_.connect_timeout_ms;
           s.handshake_timeout_ms = config_.handshake_timeout_ms;
           s.idle_timeout_ms = config_.idle_timeout_ms;
+          s.listen_port = listener_.bound_port();
+          if (config_.outputs != nullptr) {
+              s.reveal_secrets = config_.outputs->reveal_secrets();
+              s.record_messages = config_.outputs->record_messages();
+              s.capture_transcript = config_.outputs->capture_transcript();
+          }
           return std::make_unique<ProxySession>(std::move(s), info.id, info.peer);
       }) {
     net::SessionHooks hooks;
     hooks.upstream = config_.upstream;
-    hooks.on_record = std::move(on_record);
+    if (LabOutputs* out = config_.outputs; out != nullptr) {
+        hooks.on_record = [out](std::shared_ptr<const SessionRecord> r) {
+            out->on_record(r);
+        };
+        hooks.on_message = [out](std::shared_ptr<const MessageRecord> m) {
+            out->on_message(m);
+        };
+    }
     listener_.set_hooks(std::move(hooks));
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include <proxy/app/lab_outputs.h>
 #include <proxy/app/lab_setup.h>
 #include <proxy/core/proxy_session.h>
 #include <proxy/net/listener.h>
@@ -24,11 +25,11 @@ class ProxyEndpoint {
         std::uint64_t connect_timeout_ms = 10'000;
         std::uint64_t handshake_timeout_ms = 30'000;
         std::uint64_t idle_timeout_ms = 300'000;
+        LabOutputs* outputs = nullptr; // records, messages, pcap; and what to keep
     };
 
     ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Config config,
-                  std::shared_ptr<const ScenarioRuntime> scenario,
-                  std::function<void(std::shared_ptr<const SessionRecord>)> on_record);
+                  std::shared_ptr<const ScenarioRuntime> scenario);
 
     std::expected<void, std::string> listen() { return listener_.listen(config_.listen); }
     void close() { listener_.close(); }
