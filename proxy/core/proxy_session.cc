@@ -528,6 +528,9 @@ void ProxySession::on_server_bytes(std::span<const std::uint8_t> bytes, Actions&
 void ProxySession::on_server_output(ServerLeg::Output out, Actions& a) {
     if (out.tls_established) {
         note_upstream_tls();
+        if (client_.protocol() == Protocol::Tds8) {
+            record_.upstream_mode = tds::EncryptionMode::Full; // TLS first: always full
+        }
     }
     if (out.error) {
         note_upstream_tls();

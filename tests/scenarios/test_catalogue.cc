@@ -8,7 +8,7 @@
 using scenarios::Catalogue;
 using scenarios::parse_scenario;
 
-TEST_CASE("the built-in catalogue has the v1 scenarios in a stable order", "[scenarios]") {
+TEST_CASE("the built-in catalogue has its scenarios in a stable order", "[scenarios]") {
     auto c = Catalogue::builtin();
     REQUIRE(c);
     const std::vector<std::string> expected = {"valid",
