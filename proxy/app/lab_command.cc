@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <proxy/app/admin_server.h>
 #include <proxy/app/event_loop.h>
 #include <proxy/app/lab_outputs.h>
 #include <proxy/app/lab_setup.h>
@@ -16,6 +17,9 @@ namespace proxy::app {
 void add_lab_options(cxxopts::Options& options);
 LabOptions lab_options_from(const CommandLine& cl, const cxxopts::ParseResult& args);
 void apply_timeouts(ProxyEndpoint::Config& c, const cxxopts::ParseResult& args);
+void add_admin_options(cxxopts::Options& options);
+std::expected<std::unique_ptr<AdminServer>, std::string>
+start_admin(const cxxopts::ParseResult& args, LoopBridge& bridge, LabState& state);
 
 namespace {
 
@@ -66,6 +70,7 @@ int run_lab_command(const CommandLine& cl) {
     // clang-format on
     add_lab_options(options);
     LabOutputs::add_options(options);
+    add_admin_options(options);
     add_global_options(options);
     auto args = parse_command(options, cl.args);
     if (args.count("help") != 0) {
@@ -102,6 +107,8 @@ int run_lab_command(const CommandLine& cl) {
 
     EventLoop loop;
     net::SessionRegistry registry;
+    LabState state(**lab, registry, **outputs);
+    LoopBridge bridge(loop.get());
     auto serve = ServeEndpoint::create(loop.get(), registry, (*lab)->ca(), (*lab)->identity(), {});
     if (!serve) {
         std::cerr << "tlslab lab: " << serve.error() << "\n";
@@ -127,13 +134,20 @@ int run_lab_command(const CommandLine& cl) {
         config.upstream_tls = &*upstream_tls;
         apply_timeouts(config, args);
         config.outputs = outputs->get();
+        config.state = &state;
         auto ep = std::make_unique<ProxyEndpoint>(loop.get(), registry, config, *rt);
         if (auto ok = ep->listen(); !ok) {
             std::cerr << "tlslab lab: scenario " << names[i] << ": " << ok.error()
                       << " (choose another --base-port)\n";
             return 1;
         }
+        state.add_endpoint(ep.get());
         endpoints.push_back(std::move(ep));
+    }
+    auto admin = start_admin(args, bridge, state);
+    if (!admin) {
+        std::cerr << "tlslab lab: " << admin.error() << "\n";
+        return 2;
     }
     if (args.count("ports-json") != 0) {
         nlohmann::json ports = nlohmann::json::object();
@@ -148,11 +162,19 @@ int run_lab_command(const CommandLine& cl) {
         }
     }
     print_table(endpoints, **lab, host == "127.0.0.1" ? "localhost" : host, (*serve)->bound());
+    if (*admin) {
+        std::cout << "tlslab lab: admin API on http://" << (*admin)->address()
+                  << " (tlslab ctl --admin " << (*admin)->address() << " listeners)\n";
+    }
     std::cout << "tlslab lab: listening on " << host << ":" << base_port << "-"
               << base_port + endpoints.size() - 1 << "\n"
               << std::flush;
     spdlog::info("lab: {} scenario listeners from port {}", endpoints.size(), base_port);
     loop.run([&] {
+        if (*admin) {
+            (*admin)->stop();
+        }
+        bridge.close();
         for (auto& ep : endpoints) {
             ep->close();
         }

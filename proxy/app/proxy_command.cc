@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <certs/pem.h>
+#include <proxy/app/admin_server.h>
 #include <proxy/app/event_loop.h>
 #include <proxy/app/lab_outputs.h>
 #include <proxy/app/lab_setup.h>
@@ -25,6 +26,33 @@ void add_lab_options(cxxopts::Options& options) {
         ("idle-timeout", "Seconds of silence after login before a session is closed",
          cxxopts::value<unsigned>()->default_value("300"));
     // clang-format on
+}
+
+void add_admin_options(cxxopts::Options& options) {
+    // clang-format off
+    options.add_options("Admin API")
+        ("admin", "Serve the JSON admin API on HOST:PORT (loopback only unless --admin-allow-remote)",
+         cxxopts::value<std::string>())
+        ("admin-token", "Require 'Authorization: Bearer TOKEN' on every admin request",
+         cxxopts::value<std::string>())
+        ("admin-allow-remote", "Allow --admin on a non-loopback address");
+    // clang-format on
+}
+
+std::expected<std::unique_ptr<AdminServer>, std::string>
+start_admin(const cxxopts::ParseResult& args, LoopBridge& bridge, LabState& state) {
+    if (args.count("admin") == 0) {
+        return std::unique_ptr<AdminServer>();
+    }
+    auto where = net::parse_host_port(args["admin"].as<std::string>());
+    if (!where) {
+        return std::unexpected("--admin " + where.error());
+    }
+    AdminServer::Config c;
+    c.listen = *where;
+    c.token = args.count("admin-token") != 0 ? args["admin-token"].as<std::string>() : "";
+    c.allow_remote = args.count("admin-allow-remote") != 0;
+    return AdminServer::start(c, bridge, state);
 }
 
 LabOptions lab_options_from(const CommandLine& cl, const cxxopts::ParseResult& args) {
@@ -61,6 +89,7 @@ int run_proxy_command(const CommandLine& cl) {
     // clang-format on
     add_lab_options(options);
     LabOutputs::add_options(options);
+    add_admin_options(options);
     add_global_options(options);
     auto args = parse_command(options, cl.args);
     if (args.count("help") != 0) {
@@ -119,6 +148,8 @@ int run_proxy_command(const CommandLine& cl) {
     }
     EventLoop loop;
     net::SessionRegistry registry;
+    LabState state(**lab, registry, **outputs);
+    LoopBridge bridge(loop.get());
     ProxyEndpoint::Config config;
     config.id = "proxy";
     config.listen = *listen;
@@ -127,10 +158,20 @@ int run_proxy_command(const CommandLine& cl) {
     config.upstream_tls = &*upstream_tls;
     apply_timeouts(config, args);
     config.outputs = outputs->get();
+    config.state = &state;
     ProxyEndpoint endpoint(loop.get(), registry, config, *scenario);
     if (auto ok = endpoint.listen(); !ok) {
         std::cerr << "tlslab proxy: " << ok.error() << "\n";
         return 1;
+    }
+    state.add_endpoint(&endpoint);
+    auto admin = start_admin(args, bridge, state);
+    if (!admin) {
+        std::cerr << "tlslab proxy: " << admin.error() << "\n";
+        return 2;
+    }
+    if (*admin) {
+        std::cerr << "tlslab proxy: admin API on http://" << (*admin)->address() << "\n";
     }
     const auto& s = (*scenario)->scenario;
     std::cerr << "tlslab proxy: listening on " << endpoint.bound() << " -> "
@@ -139,6 +180,10 @@ int run_proxy_command(const CommandLine& cl) {
     std::cout << std::flush;
     spdlog::info("proxy: listening on {}", endpoint.bound());
     loop.run([&] {
+        if (*admin) {
+            (*admin)->stop();
+        }
+        bridge.close();
         endpoint.close();
         registry.close_all("shutting down");
     });

@@ -8,6 +8,16 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
       listener_(loop, registry, config_.id, [this](const net::SessionInfo& info) {
           ProxySettings s;
           s.scenario = scenario_; // the scenario at accept time stays with the session
+          if (config_.state != nullptr) {
+              if (auto ruled = config_.state->choose_at_accept(config_.id, info.peer)) {
+                  s.scenario = std::move(ruled);
+              }
+              LabState* state = config_.state;
+              std::string id = config_.id;
+              s.choose = [state, id](const SessionFacts& facts) {
+                  return state->choose_later(id, facts);
+              };
+          }
           s.upstream_tds7_ctx = config_.upstream_tls->tds7.get();
           s.upstream_tds8_ctx = config_.upstream_tls->tds8.get();
           s.upstream_verified = config_.upstream_tls->verified;
@@ -25,7 +35,15 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
       }) {
     net::SessionHooks hooks;
     hooks.upstream = config_.upstream;
-    if (LabOutputs* out = config_.outputs; out != nullptr) {
+    // Records go to the lab state (which also writes them out) when there is one.
+    if (LabState* state = config_.state; state != nullptr) {
+        hooks.on_record = [state](std::shared_ptr<const SessionRecord> r) {
+            state->on_record(r);
+        };
+        hooks.on_message = [state](std::shared_ptr<const MessageRecord> m) {
+            state->on_message(m);
+        };
+    } else if (LabOutputs* out = config_.outputs; out != nullptr) {
         hooks.on_record = [out](std::shared_ptr<const SessionRecord> r) {
             out->on_record(r);
         };

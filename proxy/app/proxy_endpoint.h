@@ -7,6 +7,7 @@
 
 #include <proxy/app/lab_outputs.h>
 #include <proxy/app/lab_setup.h>
+#include <proxy/app/lab_state.h>
 #include <proxy/core/proxy_session.h>
 #include <proxy/net/listener.h>
 
@@ -25,7 +26,8 @@ class ProxyEndpoint {
         std::uint64_t connect_timeout_ms = 10'000;
         std::uint64_t handshake_timeout_ms = 30'000;
         std::uint64_t idle_timeout_ms = 300'000;
-        LabOutputs* outputs = nullptr; // records, messages, pcap; and what to keep
+        LabOutputs* outputs = nullptr; // what to keep (secrets, messages, transcript)
+        LabState* state = nullptr;     // records, rules, the admin API's view
     };
 
     ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Config config,

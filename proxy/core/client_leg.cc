@@ -1,3 +1,4 @@
+#include <proxy/core/client_hello_peek.h>
 #include <proxy/core/client_leg.h>
 #include <tds/packet.h>
 #include <tds/packet_writer.h>
@@ -42,6 +43,8 @@ std::string_view to_string(ClientLeg::Phase p) {
         return "await-decision";
     case ClientLeg::Phase::AwaitTlsOrLogin:
         return "await-tls-or-login";
+    case ClientLeg::Phase::AwaitTlsDecision:
+        return "await-tls-decision";
     case ClientLeg::Phase::WrappedHandshake:
         return "wrapped-handshake";
     case ClientLeg::Phase::Tds8Handshake:
@@ -91,6 +94,14 @@ ClientLeg::Output ClientLeg::on_bytes(std::span<const std::uint8_t> bytes) {
                 fail(out, "TDS 8.0 client (TLS first) but this listener has no certificate");
                 return out;
             }
+            if (config_.pause_before_tls) {
+                phase_ = Phase::AwaitTlsDecision;
+                append(hello_, bytes);
+                if (tls_record_complete(hello_)) {
+                    out.paused_sni = peek_sni(hello_).value_or("");
+                }
+                return out;
+            }
             tls_ = std::make_unique<TlsEndpoint>(config_.tds8_ctx, TlsRole::Server);
             phase_ = Phase::Tds8Handshake;
             out.tls_started = true;
@@ -102,6 +113,17 @@ ClientLeg::Output ClientLeg::on_bytes(std::span<const std::uint8_t> bytes) {
             return out;
         }
         break;
+    case Phase::AwaitTlsDecision:
+        if (protocol_ == Protocol::Tds8) {
+            bool was_complete = tls_record_complete(hello_);
+            append(hello_, bytes);
+            if (!was_complete && tls_record_complete(hello_)) {
+                out.paused_sni = peek_sni(hello_).value_or("");
+            }
+        } else {
+            wire_.feed(bytes); // waits behind the held ClientHello
+        }
+        return out;
     case Phase::Tds7Prelogin:
     case Phase::AwaitDecision:
     case Phase::AwaitTlsOrLogin:
@@ -133,6 +155,37 @@ ClientLeg::Output ClientLeg::answer_prelogin(std::span<const std::uint8_t> answe
     return out;
 }
 
+ClientLeg::Output ClientLeg::start_tls(SSL_CTX* ctx) {
+    Output out;
+    if (phase_ != Phase::AwaitTlsDecision) {
+        fail(out, "start_tls outside the TLS decision");
+        return out;
+    }
+    if (ctx == nullptr) {
+        fail(out, "the client started TLS but this listener has no certificate");
+        return out;
+    }
+    tls_ = std::make_unique<TlsEndpoint>(ctx, TlsRole::Server);
+    out.tls_started = true;
+    tls_->feed_ciphertext(std::exchange(hello_, {}));
+    if (protocol_ == Protocol::Tds8) {
+        phase_ = Phase::Tds8Handshake;
+    } else {
+        phase_ = Phase::WrappedHandshake;
+        tls_->advance();
+        flush_wrapped();
+        if (tls_->state() == TlsState::Failed) {
+            fail(out, "TLS handshake failed: " + tls_->failure_reason());
+            return out;
+        }
+        if (tls_->handshake_done()) {
+            after_handshake(out);
+        }
+    }
+    process(out);
+    return out;
+}
+
 void ClientLeg::process(Output& out) {
     bool progress = true;
     while (progress && !out.error) {
@@ -158,6 +211,7 @@ void ClientLeg::process(Output& out) {
             break;
         case Phase::AwaitFirstByte:
         case Phase::AwaitDecision:
+        case Phase::AwaitTlsDecision:
         case Phase::Unknown:
         case Phase::Failed:
             progress = false;
@@ -216,6 +270,12 @@ bool ClientLeg::step_tls_or_login(Output& out) {
         out.plaintext_login = true;
         out.packets.push_back(std::move(packet));
         return true;
+    }
+    if (config_.pause_before_tls) {
+        hello_.assign(payload.begin(), payload.end());
+        phase_ = Phase::AwaitTlsDecision;
+        out.paused_sni = peek_sni(hello_).value_or("");
+        return false;
     }
     if (config_.tds7_ctx == nullptr) {
         fail(out, "the client started TLS but this listener has no certificate");
@@ -389,6 +449,7 @@ void ClientLeg::send_packet(std::span<const std::uint8_t> packet) {
     case Phase::Unknown:
         append(output_, packet);
         break;
+    case Phase::AwaitTlsDecision:
     case Phase::WrappedHandshake:
     case Phase::Tds8Handshake:
     case Phase::Failed:

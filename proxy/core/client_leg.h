@@ -15,6 +15,8 @@
 //       anything else              --> Plain
 //   LoginOnlyTls --first TDS packet decrypted--> Plain (no close_notify, as the drivers do)
 //   any other first byte --> Unknown (bytes passed up untouched)
+//   With pause_before_tls, a leg stops at the ClientHello (AwaitTlsDecision) and reports its SNI,
+//   so the owner can choose the TLS context; start_tls(ctx) goes on.
 //
 // Who may send what, when:
 // - Tds7Prelogin..AwaitTlsOrLogin: plaintext TDS packets both ways.
@@ -52,6 +54,7 @@ class ClientLeg {
         Tds7Prelogin,
         AwaitDecision,
         AwaitTlsOrLogin,
+        AwaitTlsDecision,
         WrappedHandshake,
         Tds8Handshake,
         LoginOnlyTls,
@@ -65,17 +68,19 @@ class ClientLeg {
         SSL_CTX* tds7_ctx = nullptr; // TLS inside PRELOGIN; null: this leg cannot encrypt
         SSL_CTX* tds8_ctx = nullptr; // TLS first; null: TDS 8.0 refused
         std::size_t max_prelogin_len = 4096;
+        bool pause_before_tls = false; // stop at the ClientHello: the owner picks the context
     };
 
     // What one input step produced. `error` set means the leg is Failed: the owner closes.
     struct Output {
-        std::vector<tds::Packet> packets; // TDS packets from the client, in order
-        std::vector<std::uint8_t> raw;    // Unknown protocol: bytes as received
-        bool prelogin_complete = false;   // AwaitDecision reached: call answer_prelogin()
-        bool tls_started = false;         // the client began a TLS handshake
-        bool tls_established = false;     // the handshake completed in this step
-        bool plaintext_login = false;     // after PRELOGIN the client went on without TLS
-        bool tls_closed = false;          // the client sent close_notify
+        std::vector<tds::Packet> packets;      // TDS packets from the client, in order
+        std::vector<std::uint8_t> raw;         // Unknown protocol: bytes as received
+        bool prelogin_complete = false;        // AwaitDecision reached: call answer_prelogin()
+        bool tls_started = false;              // the client began a TLS handshake
+        bool tls_established = false;          // the handshake completed in this step
+        bool plaintext_login = false;          // after PRELOGIN the client went on without TLS
+        bool tls_closed = false;               // the client sent close_notify
+        std::optional<std::string> paused_sni; // AwaitTlsDecision reached: the ClientHello's SNI
         std::optional<std::string> error;
     };
 
@@ -86,6 +91,8 @@ class ClientLeg {
     // the leg how a TLS handshake that follows is to be used (LoginOnly or Full).
     Output answer_prelogin(std::span<const std::uint8_t> answer_message,
                            tds::EncryptionMode mode_if_tls);
+    // start_tls goes on from AwaitTlsDecision with the context the owner chose.
+    Output start_tls(SSL_CTX* ctx);
     // send_packet sends one whole TDS packet to the client in the leg's current mode.
     void send_packet(std::span<const std::uint8_t> packet);
     // send_raw passes bytes through untouched (Unknown protocol).
@@ -124,7 +131,7 @@ class ClientLeg {
     tds::MessageAssembler prelogin_assembler_;
     std::optional<tds::Message> prelogin_;
     std::unique_ptr<TlsEndpoint> tls_;
-    std::vector<std::uint8_t> pending_raw_; // bytes before the first byte decided anything
+    std::vector<std::uint8_t> hello_; // the ClientHello held while the owner decides
     std::vector<std::uint8_t> output_;
 };
 

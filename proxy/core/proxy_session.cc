@@ -135,7 +135,7 @@ std::string summary_line(const SessionRecord& r) {
 ProxySession::ProxySession(ProxySettings settings, std::uint64_t id, std::string client_address)
     : settings_(std::move(settings)),
       client_(ClientLeg::Config{settings_.scenario->tds7_ctx.get(),
-                                settings_.scenario->tds8_ctx.get()}),
+                                settings_.scenario->tds8_ctx.get(), 4096, true}),
       server_(ServerLeg::Config{settings_.upstream_tds7_ctx, settings_.upstream_name}) {
     record_.id = id;
     record_.scenario = settings_.scenario->scenario.name;
@@ -408,7 +408,32 @@ void ProxySession::note_upstream_tls() {
     }
 }
 
+void ProxySession::maybe_switch(SessionFacts::Stage stage, const std::optional<std::string>& sni) {
+    if (!settings_.choose || is_passthrough()) {
+        return;
+    }
+    SessionFacts facts;
+    facts.stage = stage;
+    facts.client_address = record_.client_address;
+    if (record_.client_prelogin) {
+        facts.prelogin_version = record_.client_prelogin->version;
+    }
+    facts.sni = sni;
+    if (auto chosen = settings_.choose(facts); chosen && !chosen->scenario.passthrough) {
+        settings_.scenario = std::move(chosen);
+        record_.scenario = settings_.scenario->scenario.name;
+    }
+}
+
 void ProxySession::on_client_output(ClientLeg::Output out, Actions& a) {
+    if (out.paused_sni && !out.error) {
+        // The ClientHello is here: the last moment to choose what the client is shown.
+        maybe_switch(SessionFacts::Stage::ClientHello, *out.paused_sni);
+        SSL_CTX* ctx = client_.protocol() == Protocol::Tds8 ? settings_.scenario->tds8_ctx.get()
+                                                            : settings_.scenario->tds7_ctx.get();
+        on_client_output(client_.start_tls(ctx), a);
+        return;
+    }
     if (out.tls_started || out.tls_established) {
         note_client_tls();
     }
@@ -498,6 +523,7 @@ void ProxySession::on_client_prelogin(Actions& a) {
         return;
     }
     record_.client_prelogin = summarise(*parsed);
+    maybe_switch(SessionFacts::Stage::Prelogin, std::nullopt);
     std::uint8_t sent = record_.client_prelogin->encryption;
     encryption_to_server_ = settings_.scenario->scenario.tds.encryption_to_server.value_or(sent);
     if (connected_) {
@@ -658,6 +684,8 @@ Outcome ProxySession::judge_client_left() const {
         return Outcome::ClosedAfterHandshake;
     case ClientLeg::Phase::Failed:
         return Outcome::ProtocolError;
+    case ClientLeg::Phase::AwaitTlsDecision: // the ClientHello was sent: the handshake began
+        return Outcome::ClosedDuringHandshake;
     case ClientLeg::Phase::AwaitFirstByte:
     case ClientLeg::Phase::Tds7Prelogin:
     case ClientLeg::Phase::AwaitDecision:

@@ -40,6 +40,18 @@
 
 namespace proxy {
 
+// What is known of a connection when the proxy asks which scenario it should meet: at the
+// client's PRELOGIN (TDS 7.x), then at its ClientHello (with SNI).
+struct SessionFacts {
+    enum class Stage : std::uint8_t { Prelogin, ClientHello };
+    Stage stage = Stage::Prelogin;
+    std::string client_address;
+    std::optional<std::string> prelogin_version;
+    std::optional<std::string> sni;
+};
+using ScenarioChooser =
+    std::function<std::shared_ptr<const ScenarioRuntime>(const SessionFacts& facts)>;
+
 struct ProxySettings {
     std::shared_ptr<const ScenarioRuntime> scenario;
     SSL_CTX* upstream_tds7_ctx = nullptr; // client role, TLS <= 1.2
@@ -53,6 +65,9 @@ struct ProxySettings {
     bool record_messages = false;    // emit a MessageRecord per batch, RPC and server error
     bool capture_transcript = false; // keep the clear TDS packets for a pcap
     std::uint16_t listen_port = 0;
+    // choose: policy asked at PRELOGIN and at the ClientHello; a scenario it returns replaces the
+    // accept-time one from then on (null: keep). The certificate is only chosen at the ClientHello.
+    ScenarioChooser choose;
     std::function<std::chrono::system_clock::time_point()> now = [] {
         return std::chrono::system_clock::now();
     };
@@ -77,6 +92,7 @@ class ProxySession final : public Machine {
     void on_client_prelogin(Actions& a);
     void on_upstream_answer(Actions& a);
     void on_connected(Actions& a);
+    void maybe_switch(SessionFacts::Stage stage, const std::optional<std::string>& sni);
     void on_client_closed(const std::string& detail, Actions& a);
     void on_server_closed(const std::string& detail, Actions& a);
     void on_timer(int timer, Actions& a);

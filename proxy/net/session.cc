@@ -385,3 +385,27 @@ void SessionRegistry::close_all(const std::string& reason) {
 }
 
 } // namespace proxy::net
+
+namespace proxy::net {
+
+std::size_t SessionRegistry::close_where(const std::function<bool(const Session&)>& pred,
+                                         const std::string& reason) {
+    std::vector<Session*> picked;
+    for (auto& [id, s] : sessions_) {
+        if (pred(*s)) {
+            picked.push_back(s.get());
+        }
+    }
+    for (Session* s : picked) {
+        s->close(reason);
+    }
+    return picked.size();
+}
+
+void SessionRegistry::for_each(const std::function<void(const Session&)>& fn) const {
+    for (const auto& [id, s] : sessions_) {
+        fn(*s);
+    }
+}
+
+} // namespace proxy::net

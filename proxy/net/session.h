@@ -17,6 +17,7 @@
 // (uv_shutdown), bounded by a linger timer so a client that never reads cannot pin the session.
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -60,6 +61,8 @@ class Session {
 
     std::uint64_t id() const { return id_; }
     const std::string& peer() const { return peer_; }
+    const std::string& label() const { return label_; }
+    std::chrono::system_clock::time_point started() const { return started_; }
 
   private:
     struct Timer {
@@ -112,6 +115,7 @@ class Session {
     std::uint64_t id_;
     std::string label_;
     std::string peer_;
+    std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     std::unique_ptr<Machine> machine_;
     SessionHooks hooks_;
     uv_connect_t connect_req_{};
@@ -133,6 +137,10 @@ class SessionRegistry {
     Session& create(uv_loop_t* loop, std::string label);
     void destroy(std::uint64_t id);
     void close_all(const std::string& reason);
+    // close_where closes the live sessions `pred` picks; returns how many.
+    std::size_t close_where(const std::function<bool(const Session&)>& pred,
+                            const std::string& reason);
+    void for_each(const std::function<void(const Session&)>& fn) const;
     std::size_t size() const { return sessions_.size(); }
     // Called after every destroy(): lets a shutting-down app notice the last session going.
     std::function<void()> on_empty;
