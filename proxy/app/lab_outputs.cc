@@ -60,6 +60,13 @@ LabOutputs::open(const cxxopts::ParseResult& args) {
     return out;
 }
 
+std::unique_ptr<LabOutputs> LabOutputs::in_memory(bool reveal_secrets, bool record_messages) {
+    std::unique_ptr<LabOutputs> out(new LabOutputs());
+    out->reveal_secrets_ = reveal_secrets;
+    out->record_messages_ = record_messages;
+    return out;
+}
+
 LabOutputs::~LabOutputs() {
     if (keylog_ != nullptr) {
         set_keylog_sink({});

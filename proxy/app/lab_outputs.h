@@ -21,6 +21,8 @@ class LabOutputs {
     static void add_options(cxxopts::Options& options);
     static std::expected<std::unique_ptr<LabOutputs>, std::string>
     open(const cxxopts::ParseResult& args);
+    // in_memory: no files, only what the lab keeps (the demo reads records from LabState).
+    static std::unique_ptr<LabOutputs> in_memory(bool reveal_secrets, bool record_messages);
     ~LabOutputs();
 
     void on_record(const std::shared_ptr<const SessionRecord>& r);

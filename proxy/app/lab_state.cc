@@ -61,8 +61,23 @@ void LabState::on_record(const std::shared_ptr<const SessionRecord>& r) {
     }
 }
 
+std::vector<std::shared_ptr<const MessageRecord>>
+LabState::messages_of(std::uint64_t session) const {
+    std::vector<std::shared_ptr<const MessageRecord>> out;
+    for (const auto& m : recent_messages_) {
+        if (m->session_id == session) {
+            out.push_back(m);
+        }
+    }
+    return out;
+}
+
 void LabState::on_message(const std::shared_ptr<const MessageRecord>& m) {
     ++messages_total_;
+    recent_messages_.push_back(m);
+    if (recent_messages_.size() > kRecentSessions) {
+        recent_messages_.pop_front();
+    }
     outputs_.on_message(m);
 }
 

@@ -58,6 +58,9 @@ class LabState {
     ApiReply session(std::uint64_t id) const;
     ApiReply metrics() const;
 
+    const std::deque<std::shared_ptr<const SessionRecord>>& recent() const { return recent_; }
+    std::vector<std::shared_ptr<const MessageRecord>> messages_of(std::uint64_t session) const;
+
   private:
     std::shared_ptr<const ScenarioRuntime> runtime_or_null(const std::string& name);
 
@@ -68,6 +71,7 @@ class LabState {
     std::vector<std::string> order_;
     RuleBook rules_;
     std::deque<std::shared_ptr<const SessionRecord>> recent_;
+    std::deque<std::shared_ptr<const MessageRecord>> recent_messages_;
     std::uint64_t sessions_total_ = 0;
     std::uint64_t messages_total_ = 0;
     std::map<std::string, std::uint64_t> by_outcome_;

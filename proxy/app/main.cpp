@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  proxy      intercept one listener in front of a server, showing one scenario\n"
     "  scenarios  list the scenario catalogue (--json for machines)\n"
     "  ctl        drive a running lab or proxy through its admin API\n"
+    "  demo       tlslab demo trust-server-certificate: why trusting any certificate is dangerous\n"
     "  serve      run the embedded SQL Server stand-in (TDS 7.x and 8.0, every encryption mode)\n"
     "  ca         show the lab CA; --export FILE writes its certificate for drivers to trust\n"
     "\n"
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
         }
         if (cl->command == "lab") {
             return proxy::app::run_lab_command(*cl);
+        }
+        if (cl->command == "demo") {
+            return proxy::app::run_demo_command(*cl);
         }
         if (cl->command == "ctl") {
             return proxy::app::run_ctl_command(*cl);
