@@ -32,10 +32,11 @@ std::expected<Rule, std::string> RuleBook::add(const nlohmann::json& body) {
     }
     r.scenario = *scenario;
     if (body.contains("count")) {
-        if (!body["count"].is_number_unsigned() || body["count"].get<std::uint64_t>() == 0) {
+        // is_number_integer: a count may arrive as signed or unsigned JSON; either way above 0.
+        if (!body["count"].is_number_integer() || body["count"].get<std::int64_t>() <= 0) {
             return std::unexpected("count must be a whole number above 0");
         }
-        r.remaining = body["count"].get<std::uint64_t>();
+        r.remaining = static_cast<std::uint64_t>(body["count"].get<std::int64_t>());
     }
     for (const auto& [k, v] : body.items()) {
         if (k != "scenario" && k != "listener" && k != "count" && k != "client_address" &&

@@ -86,7 +86,8 @@ struct Chain {
     std::optional<std::string> client_error;
 
     Chain(std::shared_ptr<const proxy::ScenarioRuntime> scenario, proxy::ServeEncryption enc,
-          SSL_CTX* client_ctx = nullptr, bool connect = true)
+          SSL_CTX* client_ctx = nullptr, bool connect = true,
+          const std::function<void(proxy::ProxySettings&)>& tweak = {})
         : client(
               {client_ctx != nullptr ? client_ctx : lab().client_trusting_lab.get(), "localhost"}),
           connect_ok(connect) {
@@ -103,6 +104,9 @@ struct Chain {
         ps.upstream_tds8_ctx = lab().upstream_tds8.get();
         ps.upstream_verified = true;
         ps.upstream_name = "localhost";
+        if (tweak) {
+            tweak(ps);
+        }
         proxy_session = std::make_unique<proxy::ProxySession>(std::move(ps), 7, "127.0.0.1:5000");
         run_proxy(proxy_session->handle(proxy::event::Started{}));
         run_server(server->handle(proxy::event::Started{}));
@@ -120,6 +124,10 @@ struct Chain {
                 records.push_back(r->record);
             } else if (std::holds_alternative<proxy::action::ConnectUpstream>(a)) {
                 pending_connect = true;
+            } else if (auto* l = std::get_if<proxy::action::Log>(&a)) {
+                logs.push_back(l->text);
+            } else if (auto* m = std::get_if<proxy::action::Message>(&a)) {
+                messages.push_back(m->message);
             }
         }
     }
@@ -226,7 +234,19 @@ struct Chain {
     }
 
     bool pending_connect = false;
+    std::vector<std::string> logs;
+    std::vector<std::shared_ptr<const proxy::MessageRecord>> messages;
+    bool logged(const std::string& needle) const {
+        return std::any_of(logs.begin(), logs.end(), [&](const std::string& l) {
+            return l.find(needle) != std::string::npos;
+        });
+    }
 };
+
+certs::SslCtxPtr client_trusting_anything() {
+    proxy::TlsClientConfig c; // verify = false: TrustServerCertificate=true
+    return *proxy::make_client_context(c);
+}
 
 } // namespace
 
@@ -435,4 +455,94 @@ TEST_CASE("bytes that are not TDS are relayed untouched as protocol unknown", "[
     c.run_proxy(c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
     CHECK(c.record().protocol == "unknown");
     CHECK(c.record().outcome == proxy::Outcome::ClosedBeforeTls);
+}
+
+TEST_CASE("LOGIN7 is decoded into the record; the password only with reveal_secrets",
+          "[core][proxy][login]") {
+    auto reveal = GENERATE(false, true);
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, true,
+            [&](proxy::ProxySettings& s) { s.reveal_secrets = reveal; });
+    c.login(0x01);
+    c.client_closes();
+    const auto& r = c.record();
+    REQUIRE(r.login);
+    CHECK(r.login->user_name == "lab");
+    CHECK(r.login->app_name == "tlslab-tests");
+    CHECK(r.login->library_name == "tlslab");
+    CHECK(r.login->tds_version == "7.4");
+    CHECK(r.login->auth_kind == "sql");
+    CHECK(r.login->through_tls);
+    CHECK(r.login->password_length == 12);
+    CHECK(r.login->password.has_value() == reveal);
+    if (reveal) {
+        CHECK(*r.login->password == "lab-password");
+    }
+    // A validating client on a valid certificate exposes nothing worth a warning.
+    CHECK_FALSE(c.logged("EXPOSED"));
+}
+
+TEST_CASE("a login read through a certificate the client should have rejected is called out",
+          "[core][proxy][login]") {
+    auto trusting = client_trusting_anything();
+    Chain c(lab().runtime("self-signed"), proxy::ServeEncryption::Force, trusting.get(), true,
+            [](proxy::ProxySettings& s) { s.reveal_secrets = true; });
+    c.login(0x01);
+    CHECK(c.logged_in());
+    CHECK(c.logged("EXPOSED: read the login of user 'lab' with password 'lab-password'"));
+    CHECK(c.logged("'self-signed' certificate, which a validating client must reject"));
+}
+
+TEST_CASE("a plaintext login is called out", "[core][proxy][login]") {
+    auto s = *lab().catalogue.find("encrypt-not-supported");
+    Chain c(lab().runtime(s), proxy::ServeEncryption::Force);
+    c.login(0x01);
+    CHECK(c.logged("in PLAINTEXT"));
+    CHECK(c.logged("a 12-character password (--reveal-secrets shows it)"));
+}
+
+TEST_CASE("record_messages: batches and server errors after login become message records",
+          "[core][proxy][messages]") {
+    auto login_only = GENERATE(false, true);
+    Chain c(lab().runtime("valid"),
+            login_only ? proxy::ServeEncryption::Off : proxy::ServeEncryption::Force, nullptr, true,
+            [](proxy::ProxySettings& s) { s.record_messages = true; });
+    c.login(login_only ? 0x00 : 0x01);
+    c.client.send_packet(support::sql_batch_message("SELECT 1"));
+    c.pump();
+    c.client.send_packet(support::sql_batch_message("DROP TABLE x"));
+    c.pump();
+    REQUIRE(c.messages.size() == 3);
+    CHECK(c.messages[0]->kind == "sql_batch");
+    CHECK(c.messages[0]->text == "SELECT 1");
+    CHECK(c.messages[0]->session_id == 7);
+    CHECK(c.messages[1]->text == "DROP TABLE x");
+    CHECK(c.messages[2]->kind == "error");
+    CHECK(c.messages[2]->number == 50000u);
+    CHECK_FALSE(c.messages[2]->from_client);
+}
+
+TEST_CASE("the chooser can switch the scenario at the ClientHello, by SNI",
+          "[core][proxy][rules]") {
+    auto expired = lab().runtime("expired");
+    std::vector<proxy::SessionFacts> asked;
+    Chain c(
+        lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, true,
+        [&](proxy::ProxySettings& s) {
+            s.choose =
+                [&](const proxy::SessionFacts& f) -> std::shared_ptr<const proxy::ScenarioRuntime> {
+                asked.push_back(f);
+                return f.stage == proxy::SessionFacts::Stage::ClientHello && f.sni == "localhost"
+                           ? expired
+                           : nullptr;
+            };
+        });
+    c.login(0x01);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[0].stage == proxy::SessionFacts::Stage::Prelogin);
+    CHECK(asked[0].prelogin_version == "19.2.2.0");
+    CHECK(asked[1].sni == "localhost");
+    const auto& r = c.record();
+    CHECK(r.scenario == "expired");
+    REQUIRE(r.alert);
+    CHECK(r.alert->name == "certificate_expired");
 }
