@@ -299,8 +299,14 @@ int run_demo_command(const CommandLine& cl) {
     net::SessionRegistry registry;
     LabState state(**lab, registry, *outputs);
     auto serve = ServeEndpoint::create(loop.get(), registry, (*lab)->ca(), (*lab)->identity(), {});
-    if (!serve || !(*serve)->listen({"127.0.0.1", 0})) {
-        std::cerr << "tlslab demo: cannot start the lab server\n";
+    if (!serve) {
+        std::cerr << "tlslab demo: " << serve.error() << "\n";
+        return 1;
+    }
+    if (auto ok = (*serve)->listen({"127.0.0.1", 0}); !ok) {
+        std::cerr << "tlslab demo: " << ok.error() << "\n";
+        (*serve)->close();
+        loop.drain();
         return 1;
     }
     ProxyEndpoint::Config config;
@@ -314,6 +320,9 @@ int run_demo_command(const CommandLine& cl) {
     ProxyEndpoint endpoint(loop.get(), registry, config, *scenario);
     if (auto ok = endpoint.listen(); !ok) {
         std::cerr << "tlslab demo: " << ok.error() << "\n";
+        endpoint.close();
+        (*serve)->close();
+        loop.drain();
         return 1;
     }
     state.add_endpoint(&endpoint);

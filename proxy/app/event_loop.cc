@@ -31,6 +31,11 @@ void EventLoop::run(std::function<void()> on_stop) {
     uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
+void EventLoop::drain() {
+    stop_watching_signals();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
 void EventLoop::stop_watching_signals() {
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&sigint_))) {
         uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);

@@ -20,6 +20,9 @@ class EventLoop {
     void run(std::function<void()> on_stop);
     // stop_watching_signals closes the signal handles so the loop can end by itself.
     void stop_watching_signals();
+    // drain runs the loop until every handle is closed: for start-up failures, after the owner
+    // closed its listeners and bridges, so their close callbacks run before they are freed.
+    void drain();
 
   private:
     static void on_signal(uv_signal_t* handle, int signum);

@@ -114,17 +114,25 @@ int run_lab_command(const CommandLine& cl) {
         std::cerr << "tlslab lab: " << serve.error() << "\n";
         return 1;
     }
+    std::vector<std::unique_ptr<ProxyEndpoint>> endpoints;
+    auto give_up = [&](const std::string& why, int code) {
+        std::cerr << "tlslab lab: " << why << "\n";
+        for (auto& ep : endpoints) {
+            ep->close();
+        }
+        (*serve)->close();
+        bridge.close();
+        loop.drain();
+        return code;
+    };
     if (auto ok = (*serve)->listen({"127.0.0.1", 0}); !ok) {
-        std::cerr << "tlslab lab: " << ok.error() << "\n";
-        return 1;
+        return give_up(ok.error(), 1);
     }
     auto serve_addr = net::resolve({"127.0.0.1", (*serve)->bound_port()});
-    std::vector<std::unique_ptr<ProxyEndpoint>> endpoints;
     for (std::size_t i = 0; i < names.size(); ++i) {
         auto rt = (*lab)->runtime(names[i]);
         if (!rt) {
-            std::cerr << "tlslab lab: " << rt.error() << "\n";
-            return 2;
+            return give_up(rt.error(), 2);
         }
         ProxyEndpoint::Config config;
         config.id = names[i];
@@ -136,18 +144,17 @@ int run_lab_command(const CommandLine& cl) {
         config.outputs = outputs->get();
         config.state = &state;
         auto ep = std::make_unique<ProxyEndpoint>(loop.get(), registry, config, *rt);
-        if (auto ok = ep->listen(); !ok) {
-            std::cerr << "tlslab lab: scenario " << names[i] << ": " << ok.error()
-                      << " (choose another --base-port)\n";
-            return 1;
-        }
-        state.add_endpoint(ep.get());
+        auto ok = ep->listen();
         endpoints.push_back(std::move(ep));
+        if (!ok) {
+            return give_up(
+                "scenario " + names[i] + ": " + ok.error() + " (choose another --base-port)", 1);
+        }
+        state.add_endpoint(endpoints.back().get());
     }
     auto admin = start_admin(args, bridge, state);
     if (!admin) {
-        std::cerr << "tlslab lab: " << admin.error() << "\n";
-        return 2;
+        return give_up(admin.error(), 2);
     }
     if (args.count("ports-json") != 0) {
         nlohmann::json ports = nlohmann::json::object();
@@ -157,8 +164,10 @@ int run_lab_command(const CommandLine& cl) {
         std::ofstream out(args["ports-json"].as<std::string>());
         out << ports.dump(2) << "\n";
         if (!out) {
-            std::cerr << "tlslab lab: cannot write --ports-json file\n";
-            return 1;
+            if (*admin) {
+                (*admin)->stop();
+            }
+            return give_up("cannot write the --ports-json file", 1);
         }
     }
     print_table(endpoints, **lab, host == "127.0.0.1" ? "localhost" : host, (*serve)->bound());

@@ -160,15 +160,20 @@ int run_proxy_command(const CommandLine& cl) {
     config.outputs = outputs->get();
     config.state = &state;
     ProxyEndpoint endpoint(loop.get(), registry, config, *scenario);
+    auto give_up = [&](const std::string& why, int code) {
+        std::cerr << "tlslab proxy: " << why << "\n";
+        endpoint.close();
+        bridge.close();
+        loop.drain();
+        return code;
+    };
     if (auto ok = endpoint.listen(); !ok) {
-        std::cerr << "tlslab proxy: " << ok.error() << "\n";
-        return 1;
+        return give_up(ok.error(), 1);
     }
     state.add_endpoint(&endpoint);
     auto admin = start_admin(args, bridge, state);
     if (!admin) {
-        std::cerr << "tlslab proxy: " << admin.error() << "\n";
-        return 2;
+        return give_up(admin.error(), 2);
     }
     if (*admin) {
         std::cerr << "tlslab proxy: admin API on http://" << (*admin)->address() << "\n";

@@ -86,6 +86,8 @@ int run_serve_command(const CommandLine& cl) {
     }
     if (auto ok = (*serve)->listen(*where); !ok) {
         std::cerr << "tlslab serve: " << ok.error() << "\n";
+        (*serve)->close();
+        loop.drain();
         return 1;
     }
     const auto* cert = (*serve)->certificate();

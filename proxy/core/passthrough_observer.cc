@@ -114,16 +114,37 @@ void PassthroughObserver::scan_tls_records(std::span<const std::uint8_t> bytes) 
 }
 
 void PassthroughObserver::on_server(std::span<const std::uint8_t> bytes) {
-    if (server_answer_ || !first_byte_ || *first_byte_ != 0x12) {
+    // Only the server's first message (the PRELOGIN answer) is of interest; anything that is not
+    // one ends the parsing, so a relayed stream is never held here.
+    constexpr std::size_t kMaxAnswer = 64 * 1024;
+    if (server_answer_ || server_gave_up_ || !first_byte_ || *first_byte_ != 0x12) {
         return;
     }
     server_packets_.feed(bytes);
-    while (auto next = server_packets_.next()) {
+    while (true) {
+        auto next = server_packets_.next();
+        if (!next || server_packets_.buffered() > kMaxAnswer) {
+            server_gave_up_ = true;
+            server_packets_.take_buffered();
+            return;
+        }
         if (!*next) {
             return;
         }
-        if (auto m = server_messages_.add(**next); m && *m) {
+        if ((*next)->header.type != 0x04) {
+            server_gave_up_ = true;
+            server_packets_.take_buffered();
+            return;
+        }
+        auto m = server_messages_.add(**next);
+        if (!m) {
+            server_gave_up_ = true;
+            server_packets_.take_buffered();
+            return;
+        }
+        if (*m) {
             server_answer_ = std::move(**m);
+            server_packets_.take_buffered();
             return;
         }
     }

@@ -44,6 +44,7 @@ class PassthroughObserver {
     std::optional<tds::Message> server_answer_;
     bool client_raw_tls_ = false; // past the wrapped handshake: raw records on the wire
     bool gave_up_ = false;        // the stream stopped looking like TDS: stop parsing
+    bool server_gave_up_ = false; // likewise for the server's stream
     Seen seen_ = Seen::Nothing;
     std::optional<int> alert_code_;
     std::vector<std::uint8_t> record_buf_;

@@ -773,6 +773,24 @@ void ProxySession::finish(Actions& a, Outcome outcome, std::string detail, bool 
     }
     note_client_tls();
     note_upstream_tls();
+    if (is_passthrough()) {
+        // What the observer could read of the untouched stream: the PRELOGIN exchange.
+        if (const auto& m = observer_.client_prelogin(); m && !record_.client_prelogin) {
+            if (auto p = tds::Prelogin::parse(m->payload)) {
+                record_.client_prelogin = summarise(*p);
+            }
+        }
+        if (const auto& m = observer_.server_answer(); m && !record_.upstream_answer) {
+            if (auto p = tds::Prelogin::parse(m->payload)) {
+                record_.upstream_answer = summarise(*p);
+                record_.client_answer = record_.upstream_answer; // relayed untouched
+            }
+        }
+        if (observer_.alert_code() && !record_.alert) {
+            record_.alert =
+                TlsAlert{*observer_.alert_code(), alert_name(*observer_.alert_code()), true};
+        }
+    }
     if (!record_.client_mode && client_.phase() != ClientLeg::Phase::AwaitFirstByte &&
         client_.phase() != ClientLeg::Phase::Unknown &&
         (client_.tls() != nullptr || client_.phase() == ClientLeg::Phase::Plain)) {

@@ -51,6 +51,10 @@ bool Session::accept(uv_stream_t* listener) {
     int len = sizeof peer;
     if (uv_tcp_getpeername(&client_.tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
         peer_ = format_address(reinterpret_cast<sockaddr*>(&peer));
+    } else {
+        // A client that resets right after connecting takes its address with it: the kernel no
+        // longer knows the peer once the socket is reset, and libuv's accept does not keep it.
+        peer_ = "unknown (reset before accept)";
     }
     return true;
 }
