@@ -1,0 +1,90 @@
+// logins: a load client for tlslab benchmarks. C workers open N connections in total through
+// go-mssqldb with full TLS and certificate validation, run SELECT 1, close; it prints one JSON
+// line with the rate and latency percentiles. Bounded by -n and -deadline.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mssql "github.com/microsoft/go-mssqldb"
+)
+
+func main() {
+	host := flag.String("host", "localhost", "server host")
+	port := flag.Int("port", 0, "server port")
+	ca := flag.String("ca", "", "CA file (PEM) to validate the server with")
+	encrypt := flag.String("encrypt", "true", "go-mssqldb encrypt value")
+	n := flag.Int("n", 200, "logins in total")
+	c := flag.Int("c", 4, "concurrent workers")
+	deadline := flag.Duration("deadline", 60*time.Second, "stop after this long whatever happened")
+	flag.Parse()
+	if *port == 0 || *ca == "" {
+		fmt.Fprintln(os.Stderr, "usage: logins -port P -ca FILE [-n N] [-c C]")
+		os.Exit(2)
+	}
+	q := url.Values{}
+	q.Set("encrypt", *encrypt)
+	q.Set("certificate", *ca)
+	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword("lab", "lab-password"),
+		Host: fmt.Sprintf("%s:%d", *host, *port), RawQuery: q.Encode()}
+	connector, err := mssql.NewConnector(u.String())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *deadline)
+	defer cancel()
+	var next, failures int64
+	latencies := make([]time.Duration, *n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < *c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := atomic.AddInt64(&next, 1) - 1
+				if i >= int64(*n) || ctx.Err() != nil {
+					return
+				}
+				t := time.Now()
+				db := sql.OpenDB(connector)
+				db.SetMaxOpenConns(1)
+				var v int
+				if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&v); err != nil || v != 1 {
+					atomic.AddInt64(&failures, 1)
+				}
+				db.Close()
+				latencies[i] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	done := int(next)
+	if done > *n {
+		done = *n
+	}
+	lat := append([]time.Duration(nil), latencies[:done]...)
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"logins": done, "failures": failures, "seconds": elapsed.Seconds(),
+		"per_second": float64(done) / elapsed.Seconds(), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+	})
+}
