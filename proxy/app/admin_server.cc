@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <charconv>
 
 #include <httplib.h>
 
@@ -28,6 +29,13 @@ void send(httplib::Response& res, const ApiReply& reply) {
 
 ApiReply unavailable() {
     return {503, {{"error", "the lab is not answering (stopping?)"}}};
+}
+
+// parse_id reads a decimal id; one that does not fit 64 bits cannot exist (0 is never an id).
+std::uint64_t parse_id(const std::string& text) {
+    std::uint64_t id = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    return ec == std::errc{} && end == text.data() + text.size() ? id : 0;
 }
 
 } // namespace
@@ -94,14 +102,14 @@ AdminServer::start(Config config, LoopBridge& bridge, LabState& state) {
         send(res, on_loop([s, json_body = *body] { return s->add_rule(json_body); }));
     });
     svr.Delete(R"(/rules/(\d+))", [=](const httplib::Request& req, httplib::Response& res) {
-        std::uint64_t id = std::stoull(req.matches[1]);
+        std::uint64_t id = parse_id(req.matches[1]);
         send(res, on_loop([s, id] { return s->delete_rule(id); }));
     });
     svr.Get("/sessions", [=](const httplib::Request&, httplib::Response& res) {
         send(res, on_loop([s] { return s->sessions(); }));
     });
     svr.Get(R"(/sessions/(\d+))", [=](const httplib::Request& req, httplib::Response& res) {
-        std::uint64_t id = std::stoull(req.matches[1]);
+        std::uint64_t id = parse_id(req.matches[1]);
         send(res, on_loop([s, id] { return s->session(id); }));
     });
     svr.Get("/metrics", [=](const httplib::Request&, httplib::Response& res) {

@@ -3,6 +3,7 @@
 // as an attacker on the path would: once trusting any certificate, once validating. The two
 // runs are printed side by side: what the client said, and what the proxy read.
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <unistd.h>
@@ -64,7 +65,9 @@ struct Run {
     std::vector<std::shared_ptr<const MessageRecord>> messages;
 };
 
-std::vector<std::string> wrap(const std::string& text, std::size_t width) {
+std::vector<std::string> wrap(const std::string& raw, std::size_t width) {
+    std::string text = raw;
+    std::replace(text.begin(), text.end(), '\n', ' ');
     std::vector<std::string> lines;
     std::string line;
     std::size_t pos = 0;
@@ -126,9 +129,19 @@ std::string proxy_read(const Run& r, const std::string& what) {
     if (what == "password") {
         return l.password ? *l.password : std::to_string(l.password_length) + " characters";
     }
+    // The first query the application sent: drivers open with their own SET batches.
     for (const auto& m : r.messages) {
-        if (m->from_client && (m->kind == "sql_batch" || m->kind == "rpc")) {
-            return m->text;
+        if (!m->from_client || (m->kind != "sql_batch" && m->kind != "rpc")) {
+            continue;
+        }
+        std::string text = m->text;
+        std::replace(text.begin(), text.end(), '\n', ' ');
+        std::replace(text.begin(), text.end(), '\r', ' ');
+        auto first = text.find_first_not_of(' ');
+        std::string head = first == std::string::npos ? "" : text.substr(first, 4);
+        std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+        if (head != "set ") {
+            return text;
         }
     }
     return "nothing";

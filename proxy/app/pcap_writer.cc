@@ -2,6 +2,7 @@
 #include <array>
 #include <cstring>
 #include <pcap/pcap.h>
+#include <sys/stat.h>
 
 #include <proxy/app/pcap_writer.h>
 
@@ -142,6 +143,8 @@ std::expected<std::unique_ptr<PcapWriter>, std::string> PcapWriter::open(const s
         pcap_close(dead);
         return std::unexpected(path + ": " + err);
     }
+    // The file holds decrypted logins (passwords included): as private as the key log.
+    ::chmod(path.c_str(), 0600);
     return std::unique_ptr<PcapWriter>(new PcapWriter(dead, dumper));
 }
 

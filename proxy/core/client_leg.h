@@ -103,6 +103,10 @@ class ClientLeg {
     Phase phase() const { return phase_; }
     Protocol protocol() const { return protocol_; }
     tds::EncryptionMode mode() const { return mode_; }
+    // The mode a TLS handshake that began is meant to give (before it completes).
+    tds::EncryptionMode mode_if_tls() const {
+        return protocol_ == Protocol::Tds8 ? tds::EncryptionMode::Full : mode_if_tls_;
+    }
     const TlsEndpoint* tls() const { return tls_.get(); }
     // The PRELOGIN message the client sent (TDS 7.x plaintext phase).
     const std::optional<tds::Message>& prelogin() const { return prelogin_; }

@@ -35,10 +35,14 @@ struct ConnectFailed {
 struct TimerFired {
     int timer;
 };
+struct Stopping { // the shell is closing the session (shutdown, reset_existing): say goodbye
+    std::string reason;
+};
 } // namespace event
 
-using Event = std::variant<event::Started, event::BytesReceived, event::PeerClosed,
-                           event::Connected, event::ConnectFailed, event::TimerFired>;
+using Event =
+    std::variant<event::Started, event::BytesReceived, event::PeerClosed, event::Connected,
+                 event::ConnectFailed, event::TimerFired, event::Stopping>;
 
 namespace action {
 struct Send {

@@ -249,8 +249,14 @@ void ProxySession::on_login7(const tds::Message& m, Actions& a) {
 
     const auto& scenario = settings_.scenario->scenario;
     bool plaintext = !s.through_tls;
-    bool should_have_rejected =
-        !scenario.passthrough && scenario.expect == scenarios::Expect::Reject;
+    // "Should have rejected" is about what the client was shown in TLS: a scenario whose defect is
+    // a PRELOGIN rewrite or a reset has nothing wrong with its certificate (and a TDS 8.0 client,
+    // whose PRELOGIN is inside TLS, never meets the rewrite at all).
+    bool certificate_is_the_defect = !scenario.tds.encryption_to_client &&
+                                     !scenario.tds.encryption_to_server &&
+                                     !scenario.tds.reset_during_handshake;
+    bool should_have_rejected = !scenario.passthrough && certificate_is_the_defect &&
+                                scenario.expect == scenarios::Expect::Reject;
     if (!plaintext && !should_have_rejected) {
         return;
     }
@@ -303,6 +309,8 @@ Actions ProxySession::handle(const Event& event) {
         }
     } else if (const auto* timer = std::get_if<event::TimerFired>(&event)) {
         on_timer(timer->timer, a);
+    } else if (const auto* stopping = std::get_if<event::Stopping>(&event)) {
+        finish(a, judge_client_left(), "closed by the lab: " + stopping->reason, false);
     }
     return a;
 }
@@ -791,10 +799,17 @@ void ProxySession::finish(Actions& a, Outcome outcome, std::string detail, bool 
                 TlsAlert{*observer_.alert_code(), alert_name(*observer_.alert_code()), true};
         }
     }
-    if (!record_.client_mode && client_.phase() != ClientLeg::Phase::AwaitFirstByte &&
-        client_.phase() != ClientLeg::Phase::Unknown &&
-        (client_.tls() != nullptr || client_.phase() == ClientLeg::Phase::Plain)) {
-        record_.client_mode = client_.mode();
+    if (record_.protocol == "undecided" && client_.protocol() != Protocol::Undecided) {
+        record_.protocol = std::string(to_string(client_.protocol()));
+    }
+    if (!record_.client_mode) {
+        if (client_.tls() != nullptr) {
+            // TLS began: the mode it was for, whether or not the handshake completed.
+            record_.client_mode =
+                client_.tls()->handshake_done() ? client_.mode() : client_.mode_if_tls();
+        } else if (client_.phase() == ClientLeg::Phase::Plain) {
+            record_.client_mode = tds::EncryptionMode::None;
+        }
     }
     if (!record_.alert && record_.client_tls.alert_received && outcome == Outcome::Alert) {
         record_.alert = record_.client_tls.alert_received;

@@ -88,6 +88,8 @@ Actions ServeSession::handle(const Event& event) {
               "client closed the connection (" + where + ")" +
                   (closed->detail.empty() ? "" : ": " + closed->detail),
               false);
+    } else if (const auto* stopping = std::get_if<event::Stopping>(&event)) {
+        close(actions, LogLevel::Debug, "closed by the server: " + stopping->reason, false);
     } else if (const auto* timer = std::get_if<event::TimerFired>(&event)) {
         if (timer->timer == kLoginTimer && !responder_.logged_in()) {
             close(actions, LogLevel::Warn,

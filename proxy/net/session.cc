@@ -72,6 +72,8 @@ void Session::close(const std::string& reason) {
         return;
     }
     log(LogLevel::Debug, "closing: " + reason);
+    // The machine learns why first, so it can emit its record; then the handles go.
+    dispatch(event::Stopping{reason});
     begin_close(false);
 }
 
