@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -35,6 +36,12 @@ type result struct {
 	Cause     *string `json:"cause,omitempty"`
 	ErrorType string  `json:"error_type,omitempty"`
 	ElapsedMs int64   `json:"elapsed_ms"`
+	// --repeat only: which run of the query this line is (1-based), how many TCP
+	// connections the driver had tried to open so far, and the local port of the newest
+	// one that connected (0 if none).
+	Iteration *int `json:"iteration,omitempty"`
+	Dials     *int `json:"dials,omitempty"`
+	LocalPort *int `json:"local_port,omitempty"`
 }
 
 // out is the real stdout; os.Stdout is pointed at stderr so that nothing the driver
@@ -45,7 +52,8 @@ func usage(msg string) {
 	fmt.Fprintln(os.Stderr, "probe: "+msg)
 	fmt.Fprintln(os.Stderr, "usage: probe --host H --port P [--ca FILE] [--encrypt true|false|mandatory|optional|disable|strict]\n"+
 		"             [--trust-server-certificate] [--host-name-in-certificate NAME]\n"+
-		"             [--user U] [--password P] [--query SQL] [--timeout SECONDS]")
+		"             [--user U] [--password P] [--query SQL] [--timeout SECONDS]\n"+
+		"             [--repeat N [--pause-ms M]]")
 	os.Exit(2)
 }
 
@@ -111,11 +119,19 @@ func main() {
 	password := fs.String("password", "lab-password", "")
 	query := fs.String("query", "SELECT 1", "")
 	timeoutS := fs.String("timeout", "10", "")
+	repeat := fs.Int("repeat", 0, "")
+	pauseMs := fs.Int("pause-ms", 0, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		usage(err.Error())
 	}
 	if fs.NArg() > 0 {
 		usage("unexpected argument " + fs.Arg(0))
+	}
+	if *repeat < 0 || *pauseMs < 0 {
+		usage("--repeat and --pause-ms must not be negative")
+	}
+	if *pauseMs > 0 && *repeat == 0 {
+		usage("--pause-ms needs --repeat")
 	}
 	if *host == "" || *port == "" {
 		usage("--host and --port are required")
@@ -158,6 +174,10 @@ func main() {
 	}).String()
 
 	r := result{Driver: "go", Version: driverVersion()}
+	if *repeat > 0 {
+		repeatRuns(r, dsn, *query, timeout, *repeat, time.Duration(*pauseMs)*time.Millisecond)
+		os.Exit(0)
+	}
 	start := time.Now()
 
 	// Hard bound. The driver is given the deadlines above, but it does not honour them
@@ -243,5 +263,105 @@ func jsonValue(v any) any {
 		return x.Format(time.RFC3339Nano)
 	default:
 		return x
+	}
+}
+
+// countingDialer is the driver's TCP dialer, counting the connections it opens (--repeat).
+type countingDialer struct {
+	mu        sync.Mutex
+	dials     int
+	localPort int
+}
+
+func (d *countingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(ctx, network, addr)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dials++
+	if err == nil {
+		if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
+			d.localPort = a.Port
+		}
+	}
+	return c, err
+}
+
+func (d *countingDialer) snapshot() (int, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dials, d.localPort
+}
+
+// repeatRuns (--repeat N --pause-ms M) runs the query N times through one database/sql pool
+// of at most one connection (SetMaxOpenConns(1), kept idle between runs), printing one JSON
+// line per run with "iteration", "dials" (TCP connections opened so far) and "local_port",
+// and sleeping M ms between runs. It shows what a pooled application sees when the server
+// side of its idle connection goes away: database/sql and go-mssqldb decide whether to
+// reuse, retry or reconnect, exactly as they would in an application. Each run is bounded
+// like a normal probe run; a run that outlives its bound ends the probe after its line.
+func repeatRuns(base result, dsn, query string, timeout time.Duration, n int, pause time.Duration) {
+	connector, err := mssql.NewConnector(dsn)
+	if err != nil {
+		r := base
+		one := 1
+		r.Iteration = &one
+		fillError(&r, err)
+		emit(r)
+		return
+	}
+	dialer := &countingDialer{}
+	connector.Dialer = dialer
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+
+	for i := 1; i <= n; i++ {
+		if i > 1 && pause > 0 {
+			time.Sleep(pause)
+		}
+		start := time.Now()
+		done := make(chan result, 1)
+		go func() {
+			r := base
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			var v any
+			err := db.QueryRowContext(ctx, query).Scan(&v)
+			switch {
+			case err == nil:
+				r.Connected = true
+				r.Value = jsonValue(v)
+			case errors.Is(err, sql.ErrNoRows):
+				r.Connected = true
+			default:
+				fillError(&r, err)
+				// A server error (e.g. 50000 for an unknown statement) means the login held.
+				var me mssql.Error
+				r.Connected = errors.As(err, &me)
+			}
+			done <- r
+		}()
+		var r result
+		hard := false
+		select {
+		case r = <-done:
+		case <-time.After(timeout + time.Second):
+			r = base
+			s := fmt.Sprintf("probe: hard timeout: the driver had not returned from run %d 1s after its %v deadline", i, timeout)
+			r.Error = &s
+			r.ErrorType = "probe.hardTimeout"
+			hard = true
+		}
+		it := i
+		dials, port := dialer.snapshot()
+		r.Iteration, r.Dials, r.LocalPort = &it, &dials, &port
+		r.ElapsedMs = time.Since(start).Milliseconds()
+		emit(r)
+		if hard {
+			return
+		}
 	}
 }
