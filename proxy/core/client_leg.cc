@@ -167,19 +167,14 @@ ClientLeg::Output ClientLeg::start_tls(SSL_CTX* ctx) {
     }
     tls_ = std::make_unique<TlsEndpoint>(ctx, TlsRole::Server);
     out.tls_started = true;
-    tls_->feed_ciphertext(std::exchange(hello_, {}));
+    auto hello = std::exchange(hello_, {});
     if (protocol_ == Protocol::Tds8) {
         phase_ = Phase::Tds8Handshake;
+        tls_->feed_ciphertext(hello);
     } else {
         phase_ = Phase::WrappedHandshake;
-        tls_->advance();
-        flush_wrapped();
-        if (tls_->state() == TlsState::Failed) {
-            fail(out, "TLS handshake failed: " + tls_->failure_reason());
+        if (!feed_wrapped(out, hello)) {
             return out;
-        }
-        if (tls_->handshake_done()) {
-            after_handshake(out);
         }
     }
     process(out);
@@ -284,8 +279,13 @@ bool ClientLeg::step_tls_or_login(Output& out) {
     tls_ = std::make_unique<TlsEndpoint>(config_.tds7_ctx, TlsRole::Server);
     phase_ = Phase::WrappedHandshake;
     out.tls_started = true;
-    tls_->feed_ciphertext(payload);
+    return feed_wrapped(out, payload);
+}
+
+bool ClientLeg::feed_wrapped(Output& out, std::span<const std::uint8_t> record_bytes) {
+    tls_->feed_ciphertext(record_bytes);
     tls_->advance();
+    // One step's output, flight or alert, goes out as one TDS message.
     flush_wrapped();
     if (tls_->state() == TlsState::Failed) {
         fail(out, "TLS handshake failed: " + tls_->failure_reason());
@@ -313,18 +313,7 @@ bool ClientLeg::step_wrapped_handshake(Output& out) {
                       std::to_string(packet.header.type));
         return false;
     }
-    tls_->feed_ciphertext(packet.payload());
-    tls_->advance();
-    // One step's output, flight or alert, goes out as one TDS message.
-    flush_wrapped();
-    if (tls_->state() == TlsState::Failed) {
-        fail(out, "TLS handshake failed: " + tls_->failure_reason());
-        return false;
-    }
-    if (tls_->handshake_done()) {
-        after_handshake(out);
-    }
-    return true;
+    return feed_wrapped(out, packet.payload());
 }
 
 void ClientLeg::flush_wrapped() {

@@ -120,6 +120,8 @@ class ClientLeg {
     bool step_tls(Output& out);
     bool step_login_only(Output& out);
     bool step_plain(Output& out);
+    // feed_wrapped: one wrapped record in, the handshake advanced, its output out as one message.
+    bool feed_wrapped(Output& out, std::span<const std::uint8_t> record_bytes);
     void after_handshake(Output& out);
     void flush_wrapped();
     void collect_plain_packets(tds::PacketAssembler& from, Output& out);
