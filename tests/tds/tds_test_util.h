@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <stdexcept>
@@ -33,7 +34,8 @@ using Bytes = std::vector<std::uint8_t>;
 // version, how it was captured), the rest is hex. Returns an exactly sized vector, so ASan
 // flags any read past its end.
 inline Bytes load_vector(const std::string& name) {
-    std::ifstream in(std::string(TDS_VECTORS_DIR) + "/" + name);
+    // A path join, not string +: GCC 12 at -O2 misreports the concatenation as out of bounds.
+    std::ifstream in(std::filesystem::path(TDS_VECTORS_DIR) / name);
     if (!in) {
         throw std::runtime_error("missing test vector " + name);
     }
