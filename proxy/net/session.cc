@@ -195,23 +195,28 @@ void Session::update_reading() {
     auto queued = [](Conn& c) {
         return c.open ? uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&c.tcp)) : 0;
     };
-    std::size_t most = std::max(queued(client_), queued(server_));
-    bool pause = paused_ ? most > kLowWatermark : most > kHighWatermark;
-    if (pause == paused_) {
-        return;
-    }
-    paused_ = pause;
-    for (Conn* c : {&client_, &server_}) {
-        if (!c->open || c->eof) {
+    // Per direction: bytes read from one side go to the other (to the same side when there is no
+    // upstream, as in serve). Stop reading a side only while its destination is backed up; the
+    // other direction keeps flowing, so a peer that must write before it reads on (an echo, a
+    // server streaming results) can never wedge the relay.
+    for (Conn* src : {&client_, &server_}) {
+        if (!src->open || src->eof) {
             continue;
         }
-        auto* stream = reinterpret_cast<uv_stream_t*>(&c->tcp);
-        if (pause && c->reading) {
+        Conn& dst = src == &client_ && server_.open ? server_ : client_;
+        std::size_t backlog = queued(dst);
+        bool pause = src->paused ? backlog > kLowWatermark : backlog > kHighWatermark;
+        if (pause == src->paused) {
+            continue;
+        }
+        src->paused = pause;
+        auto* stream = reinterpret_cast<uv_stream_t*>(&src->tcp);
+        if (pause && src->reading) {
             uv_read_stop(stream);
-            c->reading = false;
-        } else if (!pause && !c->reading) {
+            src->reading = false;
+        } else if (!pause && !src->reading) {
             uv_read_start(stream, on_alloc, on_read);
-            c->reading = true;
+            src->reading = true;
         }
     }
 }

@@ -12,9 +12,10 @@
 // the registry destroys the session. Nothing is freed in a read or write callback. Write
 // requests own their bytes until their callback runs (UV_ECANCELED while closing is normal).
 //
-// Backpressure: while either side's write queue is above kHighWatermark, reading stops on both
-// sides; it resumes once both are below kLowWatermark. A close that flushes waits for the queue
-// (uv_shutdown), bounded by a linger timer so a client that never reads cannot pin the session.
+// Backpressure, per direction: while the write queue of the side a connection's bytes go to is
+// above kHighWatermark, reading from that connection stops; it resumes below kLowWatermark. A close
+// that flushes waits for the queue (uv_shutdown), bounded by a linger timer so a client that never
+// reads cannot pin the session.
 
 #include <array>
 #include <chrono>
@@ -76,6 +77,7 @@ class Session {
         Side side = Side::Client;
         bool open = false; // the handle is initialised and not yet closing
         bool reading = false;
+        bool paused = false; // reading stopped: its destination's write queue is backed up
         bool eof = false;
         bool shutdown_sent = false; // uv_shutdown issued (half-close or closing)
         bool shutdown_done = false;
@@ -122,7 +124,6 @@ class Session {
     bool reset_client_ = false;
     Conn client_;
     Conn server_;
-    bool paused_ = false;
     bool closing_ = false;
     bool handles_closing_ = false;
     int shutdowns_pending_ = 0;

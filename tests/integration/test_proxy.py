@@ -519,6 +519,55 @@ def test_passthrough_does_not_hold_a_server_stream_that_is_no_prelogin_answer(pr
     assert growth < RSS_GROWTH_LIMIT, summary
 
 
+@pytest.mark.raw
+@pytest.mark.timeout(120)
+def test_both_directions_flow_when_the_peer_must_write_before_it_reads_on(proxy, py_upstream):
+    """An echo upstream writes back what it reads and stops reading while its writes are stuck.
+    The client sends 128 MiB through passthrough while reading the echo. Backpressure that
+    paused *both* directions when one queue was high wedged this relay (found by scripts/bench:
+    the session stalled until the handshake timer reset it); per-direction backpressure must
+    carry every byte both ways. Five runs, since the wedge depended on timing."""
+    import hashlib
+
+    def echo(conn):
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            conn.sendall(data)
+
+    up = py_upstream(echo)
+    p, _ = proxy(up.port, "--scenario", "passthrough")
+    total = 128 * 2**20
+    first = bytes([0x12, 0x01, 0x00, 0x08, 0, 0, 1, 0])
+    block = bytes(range(256)) * 256
+    for run in range(5):
+        sock = socket.create_connection((HOST, p.port), timeout=30)
+        got = hashlib.sha256()
+        received = [0]
+
+        def reader():
+            while received[0] < total + len(first):
+                data = sock.recv(65536)
+                if not data:
+                    return
+                received[0] += len(data)
+                got.update(data)
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        sent = hashlib.sha256()
+        sock.sendall(first)
+        sent.update(first)
+        for _ in range(total // len(block)):
+            sock.sendall(block)
+            sent.update(block)
+        t.join(timeout=60)
+        sock.close()
+        assert received[0] == total + len(first), f"run {run}: {received[0]} of {total + len(first)} bytes came back"
+        assert got.digest() == sent.digest(), f"run {run}: the echo came back different"
+
+
 # ---- 7. passthrough records the PRELOGIN (documented) -------------------------------------------
 
 @pytest.mark.go
