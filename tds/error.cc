@@ -32,6 +32,12 @@ std::string_view to_string(Error e) {
         return "token length past the end";
     case Error::UnknownToken:
         return "token the reader cannot size";
+    case Error::UnknownType:
+        return "unknown or unsupported data type";
+    case Error::BadValue:
+        return "a data value of a length its type cannot have";
+    case Error::BadRequest:
+        return "request fields inconsistent";
     }
     return "unknown error";
 }

@@ -22,6 +22,9 @@ enum class Error : std::uint8_t {
     BadAllHeaders,     // SQL batch ALL_HEADERS inconsistent
     BadToken,          // a server token whose length runs past the data
     UnknownToken,      // a token the reader cannot size (the walk stops there)
+    UnknownType,       // a TYPE_INFO token the codec does not know or cannot size (TVP, UDT)
+    BadValue,          // a data value whose length its type cannot have
+    BadRequest,        // an RPC or Transaction Manager request whose fields do not fit
 };
 
 std::string_view to_string(Error e);

@@ -65,28 +65,6 @@ std::expected<std::vector<FeatureExt>, Error> read_features(std::span<const std:
 
 } // namespace
 
-std::string tds_version_name(std::uint32_t version) {
-    switch (version) {
-    case tds_version::k71:
-        return "7.1";
-    case tds_version::k72:
-        return "7.2";
-    case tds_version::k73A:
-        return "7.3A";
-    case tds_version::k73B:
-        return "7.3B";
-    case tds_version::k74:
-        return "7.4";
-    case tds_version::k80:
-        return "8.0";
-    default:
-        break;
-    }
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08X", version);
-    return buf;
-}
-
 std::string_view to_string(AuthKind k) {
     switch (k) {
     case AuthKind::Sql:

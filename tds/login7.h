@@ -10,21 +10,9 @@
 #include <vector>
 
 #include <tds/error.h>
+#include <tds/version.h>
 
 namespace tds {
-
-// TDS versions as they appear in LOGIN7 (little-endian on the wire) and LOGINACK (big-endian).
-namespace tds_version {
-inline constexpr std::uint32_t k71 = 0x71000001;
-inline constexpr std::uint32_t k72 = 0x72090002;
-inline constexpr std::uint32_t k73A = 0x730A0003;
-inline constexpr std::uint32_t k73B = 0x730B0003;
-inline constexpr std::uint32_t k74 = 0x74000004;
-inline constexpr std::uint32_t k80 = 0x08000000;
-} // namespace tds_version
-
-// tds_version_name gives "7.4", "8.0", ... or the hex value.
-std::string tds_version_name(std::uint32_t version);
 
 // FeatureExt ids (MS-TDS 2.2.6.4) worth naming.
 namespace feature_id {

@@ -1,5 +1,6 @@
 #include <tds/byte_reader.h>
 #include <tds/rpc.h>
+#include <tds/type_info.h>
 #include <tds/utf16.h>
 
 namespace tds {
@@ -45,36 +46,101 @@ std::string well_known_procedure(std::uint16_t id) {
     }
 }
 
-std::expected<RpcRequest, Error> decode_rpc(std::span<const std::uint8_t> payload,
-                                            bool has_all_headers) {
-    ByteReader r(payload);
-    if (has_all_headers) {
-        auto total = r.u32le();
-        if (!total || *total < 4 || *total > payload.size()) {
-            return std::unexpected(Error::BadAllHeaders);
-        }
-        r.skip(*total - 4);
-    }
+namespace {
+
+constexpr std::uint8_t kBatchFlag72 = 0x80;
+constexpr std::uint8_t kBatchFlagLegacy = 0xFF;
+constexpr std::uint8_t kNoExecFlag = 0xFE;
+
+bool is_batch_flag(std::uint8_t b, Level level) {
+    return is_72_plus(level) ? (b == kBatchFlag72 || b == kNoExecFlag) : b == kBatchFlagLegacy;
+}
+
+// read_call_head reads NameLenProcID and OptionFlags.
+std::expected<RpcCall, Error> read_call_head(ByteReader& r) {
+    RpcCall call;
     auto len = r.u16le();
     if (!len) {
         return std::unexpected(Error::Truncated);
     }
-    RpcRequest rpc;
     if (*len == kProcIdMarker) {
         auto id = r.u16le();
         if (!id) {
             return std::unexpected(Error::Truncated);
         }
-        rpc.proc_id = *id;
-        rpc.procedure = well_known_procedure(*id);
-        return rpc;
+        call.proc_id = *id;
+        call.procedure = well_known_procedure(*id);
+    } else {
+        auto name = r.bytes(static_cast<std::size_t>(*len) * 2);
+        if (!name) {
+            return std::unexpected(Error::Truncated);
+        }
+        call.procedure = utf16le_to_utf8(*name);
     }
-    auto name = r.bytes(static_cast<std::size_t>(*len) * 2);
-    if (!name) {
+    auto flags = r.u16le();
+    if (!flags) {
         return std::unexpected(Error::Truncated);
     }
-    rpc.procedure = utf16le_to_utf8(*name);
-    return rpc;
+    call.option_flags = *flags;
+    return call;
+}
+
+} // namespace
+
+std::expected<RpcRequest, Error> decode_rpc(std::span<const std::uint8_t> payload, Level level) {
+    ByteReader r(payload);
+    RpcRequest req;
+    if (is_72_plus(level)) {
+        auto headers = read_all_headers(r);
+        if (!headers) {
+            return std::unexpected(headers.error());
+        }
+        req.headers = *headers;
+    }
+    while (!r.empty()) {
+        auto call = read_call_head(r);
+        if (!call) {
+            return std::unexpected(call.error());
+        }
+        req.calls.push_back(std::move(*call));
+        RpcCall& c = req.calls.back();
+        // Parameters until the end or a batch flag. A parameter name's length byte can never
+        // be 0x80/0xFE/0xFF (names are at most 128 characters), so the flag is unambiguous.
+        while (!r.empty()) {
+            auto peek = r.rest().front();
+            if (is_batch_flag(peek, level)) {
+                r.skip(1);
+                break;
+            }
+            RpcParameter p;
+            auto name_len = r.u8();
+            if (!name_len) {
+                return std::unexpected(Error::Truncated);
+            }
+            auto name = r.bytes(static_cast<std::size_t>(*name_len) * 2);
+            auto status = name ? r.u8() : std::nullopt;
+            if (!name || !status) {
+                req.parameter_error = Error::Truncated;
+                req.failed_parameter = c.parameters.size() + 1;
+                return req;
+            }
+            p.name = utf16le_to_utf8(*name);
+            p.status = *status;
+            auto value = read_typed_value(r, level, &p.type_token);
+            if (!value) {
+                req.parameter_error = value.error();
+                req.failed_parameter = c.parameters.size() + 1;
+                req.failed_type_token = p.type_token;
+                return req;
+            }
+            p.value = std::move(*value);
+            c.parameters.push_back(std::move(p));
+        }
+    }
+    if (req.calls.empty()) {
+        return std::unexpected(Error::Truncated);
+    }
+    return req;
 }
 
 } // namespace tds

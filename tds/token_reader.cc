@@ -6,7 +6,10 @@ namespace tds {
 
 namespace {
 
-constexpr std::size_t kDoneBodyLen = 12; // Status(2) CurCmd(2) RowCount(8)
+// Status(2) CurCmd(2) RowCount(8 from TDS 7.2, 4 before)
+constexpr std::size_t done_body_len(Level l) {
+    return is_72_plus(l) ? 12 : 8;
+}
 
 std::optional<std::string> b_varchar(ByteReader& r) {
     auto n = r.u8();
@@ -32,7 +35,7 @@ std::optional<std::string> us_varchar(ByteReader& r) {
     return utf16le_to_utf8(*b);
 }
 
-std::optional<ServerMessage> parse_message(std::span<const std::uint8_t> body) {
+std::optional<ServerMessage> parse_message(std::span<const std::uint8_t> body, Level level) {
     ByteReader r(body);
     ServerMessage m;
     auto number = r.u32le();
@@ -41,7 +44,7 @@ std::optional<ServerMessage> parse_message(std::span<const std::uint8_t> body) {
     auto text = us_varchar(r);
     auto server = b_varchar(r);
     auto proc = b_varchar(r);
-    auto line = r.u32le();
+    auto line = is_72_plus(level) ? r.u32le() : std::optional<std::uint32_t>(r.u16le());
     if (!number || !state || !severity || !text || !server || !proc || !line) {
         return std::nullopt;
     }
@@ -106,7 +109,7 @@ std::optional<EnvChange> parse_env_change(std::span<const std::uint8_t> body) {
 
 } // namespace
 
-TokenScan scan_tokens(std::span<const std::uint8_t> payload) {
+TokenScan scan_tokens(std::span<const std::uint8_t> payload, Level level) {
     TokenScan scan;
     ByteReader r(payload);
     auto stop = [&](Error e, std::size_t at) {
@@ -136,7 +139,7 @@ TokenScan scan_tokens(std::span<const std::uint8_t> payload) {
                 return stop(Error::BadToken, at);
             }
             if (type == token::kError || type == token::kInfo) {
-                auto m = parse_message(*body);
+                auto m = parse_message(*body, level);
                 if (!m) {
                     return stop(Error::BadToken, at);
                 }
@@ -192,7 +195,7 @@ TokenScan scan_tokens(std::span<const std::uint8_t> payload) {
         case token::kDone:
         case token::kDoneProc:
         case token::kDoneInProc: {
-            auto body = r.bytes(kDoneBodyLen);
+            auto body = r.bytes(done_body_len(level));
             if (!body) {
                 return stop(Error::Truncated, at);
             }
@@ -201,7 +204,7 @@ TokenScan scan_tokens(std::span<const std::uint8_t> payload) {
             done.type = type;
             done.status = *d.u16le();
             done.cur_cmd = *d.u16le();
-            done.row_count = *d.u64le();
+            done.row_count = is_72_plus(level) ? *d.u64le() : *d.u32le();
             scan.dones.push_back(done);
             break;
         }

@@ -8,6 +8,7 @@
 
 #include <tds/error.h>
 #include <tds/tokens.h>
+#include <tds/version.h>
 
 namespace tds {
 
@@ -46,8 +47,9 @@ struct TokenScan {
     std::size_t stopped_at = 0;
 };
 
-// scan_tokens walks a server response payload (TDS 7.2+ layouts) and collects the tokens a
-// proxy reasons about: ERROR, INFO, LOGINACK, ENVCHANGE and DONE*. Every length is checked.
-TokenScan scan_tokens(std::span<const std::uint8_t> payload);
+// scan_tokens walks a server response payload in the layouts of a protocol level and collects
+// the tokens a proxy reasons about: ERROR, INFO, LOGINACK, ENVCHANGE and DONE*. Every length is
+// checked.
+TokenScan scan_tokens(std::span<const std::uint8_t> payload, Level level = Level::V74);
 
 } // namespace tds

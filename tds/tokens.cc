@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include <tds/tokens.h>
+#include <tds/type_info.h>
 #include <tds/utf16.h>
 
 namespace tds {
@@ -8,13 +9,10 @@ namespace tds {
 namespace {
 
 constexpr std::uint8_t kInterfaceSql = 1;
-constexpr std::uint8_t kTypeIntN = 0x26;
-constexpr std::uint8_t kTypeNVarChar = 0xE7;
-constexpr std::uint16_t kNVarChar4000Bytes = 8000;
 constexpr std::uint16_t kNullableFlag = 0x0001;
-constexpr std::uint16_t kNullVarLen = 0xFFFF;
 constexpr std::size_t kMaxBVarChar = 255;
 constexpr std::size_t kMaxUsVarChar = 65535;
+constexpr std::uint8_t kOutputStatus = 0x01; // RETURNVALUE status: an output parameter
 
 // utf16 truncated to at most `max_units` code units.
 std::vector<std::uint8_t> utf16_capped(std::string_view s, std::size_t max_units) {
@@ -23,6 +21,14 @@ std::vector<std::uint8_t> utf16_capped(std::string_view s, std::size_t max_units
         b.resize(max_units * 2);
     }
     return b;
+}
+
+std::vector<std::uint8_t> descriptor_bytes(std::uint64_t d) {
+    std::vector<std::uint8_t> out(8);
+    for (std::size_t i = 0; i < 8; ++i) {
+        out[i] = static_cast<std::uint8_t>((d >> (8 * i)) & 0xFF);
+    }
+    return out;
 }
 
 } // namespace
@@ -82,6 +88,14 @@ TokenWriter& TokenWriter::env_change_bytes(std::uint8_t type,
     return *this;
 }
 
+TokenWriter& TokenWriter::env_transaction(std::uint8_t type,
+                                          std::optional<std::uint64_t> new_descriptor,
+                                          std::optional<std::uint64_t> old_descriptor) {
+    auto n = new_descriptor ? descriptor_bytes(*new_descriptor) : std::vector<std::uint8_t>{};
+    auto o = old_descriptor ? descriptor_bytes(*old_descriptor) : std::vector<std::uint8_t>{};
+    return env_change_bytes(type, n, o);
+}
+
 void TokenWriter::message(std::uint8_t type, const ServerMessage& m) {
     w_.u8(type);
     std::size_t len_at = w_.size();
@@ -92,7 +106,11 @@ void TokenWriter::message(std::uint8_t type, const ServerMessage& m) {
     us_varchar(m.text);
     b_varchar(m.server_name);
     b_varchar(m.proc_name);
-    w_.u32le(m.line);
+    if (is_72_plus(level_)) {
+        w_.u32le(m.line);
+    } else {
+        w_.u16le(static_cast<std::uint16_t>(std::min<std::uint32_t>(m.line, 0xFFFF)));
+    }
     w_.patch_u16le(len_at, static_cast<std::uint16_t>(w_.size() - len_at - 2));
 }
 
@@ -111,7 +129,11 @@ TokenWriter& TokenWriter::done(std::uint16_t status, std::uint16_t cur_cmd, std:
     w_.u8(token_type);
     w_.u16le(status);
     w_.u16le(cur_cmd);
-    w_.u64le(row_count);
+    if (is_72_plus(level_)) {
+        w_.u64le(row_count);
+    } else {
+        w_.u32le(static_cast<std::uint32_t>(std::min<std::uint64_t>(row_count, 0xFFFFFFFF)));
+    }
     return *this;
 }
 
@@ -119,19 +141,12 @@ TokenWriter& TokenWriter::col_metadata(std::span<const Column> columns) {
     w_.u8(token::kColMetadata);
     w_.u16le(static_cast<std::uint16_t>(columns.size()));
     for (const auto& c : columns) {
-        w_.u32le(0);             // UserType (4 bytes since TDS 7.2)
-        w_.u16le(kNullableFlag); // SqlClient wants nullable here (Microsoft's test server note)
-        switch (c.type) {
-        case ColumnType::IntN:
-            w_.u8(kTypeIntN);
-            w_.u8(4);
-            break;
-        case ColumnType::NVarChar:
-            w_.u8(kTypeNVarChar);
-            w_.u16le(kNVarChar4000Bytes);
-            w_.bytes(kDefaultCollation);
-            break;
-        }
+        TypeInfo wire = wire_type(c.type, level_);
+        write_user_type(w_, 0, level_);
+        // SqlClient wants computed columns nullable (Microsoft's test server note); a column
+        // declared NOT NULL (sysname) says so.
+        w_.u16le(wire.nullable ? kNullableFlag : 0);
+        write_type_info(w_, wire, level_, true);
         b_varchar(c.name);
     }
     return *this;
@@ -141,26 +156,29 @@ TokenWriter& TokenWriter::row(std::span<const Column> columns, std::span<const V
     w_.u8(token::kRow);
     for (std::size_t i = 0; i < columns.size(); ++i) {
         const Value& v = i < values.size() ? values[i] : Value{};
-        switch (columns[i].type) {
-        case ColumnType::IntN:
-            if (const auto* n = std::get_if<std::int32_t>(&v)) {
-                w_.u8(4);
-                w_.u32le(static_cast<std::uint32_t>(*n));
-            } else {
-                w_.u8(0);
-            }
-            break;
-        case ColumnType::NVarChar:
-            if (const auto* s = std::get_if<std::string>(&v)) {
-                auto b = utf16_capped(*s, kNVarChar4000Bytes / 2);
-                w_.u16le(static_cast<std::uint16_t>(b.size()));
-                w_.bytes(b);
-            } else {
-                w_.u16le(kNullVarLen);
-            }
-            break;
-        }
+        TypeInfo wire = wire_type(columns[i].type, level_);
+        write_value(w_, wire, wire_value(v, columns[i].type, wire), level_);
     }
+    return *this;
+}
+
+TokenWriter& TokenWriter::return_status(std::int32_t status) {
+    w_.u8(token::kReturnStatus);
+    w_.u32le(static_cast<std::uint32_t>(status));
+    return *this;
+}
+
+TokenWriter& TokenWriter::return_value(std::uint16_t ordinal, std::string_view name,
+                                       const TypeInfo& type, const Value& value) {
+    TypeInfo wire = wire_type(type, level_);
+    w_.u8(token::kReturnValue);
+    w_.u16le(ordinal);
+    b_varchar(name);
+    w_.u8(kOutputStatus);
+    write_user_type(w_, 0, level_);
+    w_.u16le(static_cast<std::uint16_t>(wire.nullable ? kNullableFlag : 0));
+    write_type_info(w_, wire, level_, false);
+    write_value(w_, wire, wire_value(value, type, wire), level_);
     return *this;
 }
 

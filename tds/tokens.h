@@ -1,13 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include <tds/byte_writer.h>
+#include <tds/sql_types.h>
+#include <tds/version.h>
 
 namespace tds {
 
@@ -17,6 +19,7 @@ inline constexpr std::uint8_t kReturnStatus = 0x79;
 inline constexpr std::uint8_t kColMetadata = 0x81;
 inline constexpr std::uint8_t kOrder = 0xA9;
 inline constexpr std::uint8_t kError = 0xAA;
+inline constexpr std::uint8_t kReturnValue = 0xAC;
 inline constexpr std::uint8_t kInfo = 0xAB;
 inline constexpr std::uint8_t kLoginAck = 0xAD;
 inline constexpr std::uint8_t kFeatureExtAck = 0xAE;
@@ -39,6 +42,7 @@ inline constexpr std::uint16_t kError = 0x0002;
 inline constexpr std::uint16_t kInXact = 0x0004;
 inline constexpr std::uint16_t kCount = 0x0010;
 inline constexpr std::uint16_t kAttention = 0x0020;
+inline constexpr std::uint16_t kRpcInBatch = 0x0080;
 inline constexpr std::uint16_t kServerError = 0x0100;
 } // namespace done_status
 
@@ -52,36 +56,64 @@ inline constexpr std::uint8_t kCollation = 7;
 inline constexpr std::uint8_t kRouting = 20;
 } // namespace env_type
 
-inline constexpr std::uint16_t kCurCmdSelect = 0xC1;
-// SQL_Latin1_General_CP1_CI_AS: LCID 0x0409 with flags, sort id 52 (Microsoft's test server).
-inline constexpr std::uint8_t kDefaultCollation[5] = {0x09, 0x04, 0xD0, 0x00, 0x34};
+// CurCmd values SQL Server reports in DONE tokens (the application layer's statement token;
+// MS-TDS leaves them to the server). Observed values: SELECT 0xC1, and for the rest the
+// T-SQL statement tokens (clients do not evaluate them).
+namespace cur_cmd {
+inline constexpr std::uint16_t kNone = 0x00;
+inline constexpr std::uint16_t kSet = 0xB9;
+inline constexpr std::uint16_t kSelect = 0xC1;
+inline constexpr std::uint16_t kInsert = 0xC3;
+inline constexpr std::uint16_t kDelete = 0xC4;
+inline constexpr std::uint16_t kUpdate = 0xC5;
+inline constexpr std::uint16_t kRollback = 0xD2;
+inline constexpr std::uint16_t kBeginTran = 0xD4;
+inline constexpr std::uint16_t kCommit = 0xD5;
+inline constexpr std::uint16_t kExecute = 0xE0;
+inline constexpr std::uint16_t kUse = 0xE2;
+inline constexpr std::uint16_t kSave = 0xE4;
+inline constexpr std::uint16_t kPrint = 0xDA;
+} // namespace cur_cmd
+inline constexpr std::uint16_t kCurCmdSelect = cur_cmd::kSelect;
+
+// More ENVCHANGE types (MS-TDS 2.2.7.9): transactions carry 8-byte descriptors (B_VARBYTE).
+namespace env_type {
+inline constexpr std::uint8_t kBeginTransaction = 8;
+inline constexpr std::uint8_t kCommitTransaction = 9;
+inline constexpr std::uint8_t kRollbackTransaction = 10;
+inline constexpr std::uint8_t kEnlistDtcTransaction = 11;
+inline constexpr std::uint8_t kDefectTransaction = 12;
+inline constexpr std::uint8_t kTransactionEnded = 17;
+inline constexpr std::uint8_t kResetConnectionAck = 18;
+} // namespace env_type
 
 // A message in an ERROR or INFO token.
 struct ServerMessage {
     std::uint32_t number = 0;
     std::uint8_t state = 1;
-    std::uint8_t severity = 0; // "class": 11+ is an error, 20+ fatal
+    std::uint8_t severity = 0; // "class": 11+ is an error, 20+ fatal; SQL Server sends 0 for INFO
     std::string text;
     std::string server_name;
     std::string proc_name;
     std::uint32_t line = 0;
 };
 
-enum class ColumnType : std::uint8_t {
-    IntN,     // INTN(4): nullable int
-    NVarChar, // NVARCHAR(4000)
-};
-
+// A result-set column: its name and declared type (type_info.h turns it into the wire type).
 struct Column {
     std::string name;
-    ColumnType type = ColumnType::IntN;
+    TypeInfo type;
 };
 
-using Value = std::variant<std::monostate, std::int32_t, std::string>; // monostate = NULL
-
-// TokenWriter appends server tokens (TDS 7.2+ layouts) to one response message payload.
+// TokenWriter appends server tokens to one response message payload, in the layouts of one
+// protocol level (MS-TDS 2.2.7): before 7.2 ERROR/INFO line numbers are USHORT, DONE row counts
+// LONG and COLMETADATA user types USHORT; data types a level does not know are sent the way
+// SQL Server sends them to down-level clients (type_info.h, wire_type).
 class TokenWriter {
   public:
+    explicit TokenWriter(Level level = Level::V74) : level_(level) {}
+
+    Level level() const { return level_; }
+
     // LOGINACK: Interface 1 (SQL; FreeTDS insists), TDS version written big-endian.
     TokenWriter& login_ack(std::uint32_t tds_version, std::string_view prog_name,
                            std::uint8_t major, std::uint8_t minor, std::uint16_t build);
@@ -89,12 +121,19 @@ class TokenWriter {
                             std::string_view old_value);
     TokenWriter& env_change_bytes(std::uint8_t type, std::span<const std::uint8_t> new_value,
                                   std::span<const std::uint8_t> old_value);
+    // ENVCHANGE 8-12 and 17: a transaction descriptor as new and/or old value.
+    TokenWriter& env_transaction(std::uint8_t type, std::optional<std::uint64_t> new_descriptor,
+                                 std::optional<std::uint64_t> old_descriptor);
     TokenWriter& info(const ServerMessage& m);
     TokenWriter& error(const ServerMessage& m);
     TokenWriter& done(std::uint16_t status, std::uint16_t cur_cmd = 0, std::uint64_t row_count = 0,
                       std::uint8_t token_type = token::kDone);
     TokenWriter& col_metadata(std::span<const Column> columns);
     TokenWriter& row(std::span<const Column> columns, std::span<const Value> values);
+    TokenWriter& return_status(std::int32_t status);
+    // RETURNVALUE (MS-TDS 2.2.7.19) for an output parameter of an RPC.
+    TokenWriter& return_value(std::uint16_t ordinal, std::string_view name, const TypeInfo& type,
+                              const Value& value);
     // FEATUREEXTACK acknowledging the given feature ids with empty data.
     TokenWriter& feature_ext_ack(std::span<const std::uint8_t> ids);
 
@@ -106,6 +145,7 @@ class TokenWriter {
     void us_varchar(std::string_view s);
     void message(std::uint8_t type, const ServerMessage& m);
 
+    Level level_;
     ByteWriter w_;
 };
 

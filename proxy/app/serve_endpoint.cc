@@ -16,9 +16,6 @@ ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const cer
     s.encryption = config.encryption;
     s.responder.user = config.user;
     s.responder.password = config.password;
-    s.responder.version_text =
-        "tlslab serve " TLSLAB_VERSION " - an embedded SQL Server stand-in for TLS client tests "
-        "(TDS 7.4 and 8.0)";
     s.login_timeout_ms = config.login_timeout_ms;
     if (config.encryption != ServeEncryption::None) {
         certs::CertificateProfile profile;

@@ -188,12 +188,12 @@ void ProxySession::inspect_client_packet(const tds::Packet& p, Actions& a) {
         return;
     }
     if (type == tds::PacketType::SqlBatch) {
-        if (auto batch = tds::decode_sql_batch(msg.payload)) {
+        if (auto batch = tds::decode_sql_batch(msg.payload, tds::is_72_plus(level_))) {
             emit_message(a, "sql_batch", true, batch->text);
         }
     } else if (type == tds::PacketType::Rpc) {
-        if (auto rpc = tds::decode_rpc(msg.payload)) {
-            emit_message(a, "rpc", true, rpc->procedure);
+        if (auto rpc = tds::decode_rpc(msg.payload, level_)) {
+            emit_message(a, "rpc", true, rpc->procedure());
         }
     }
 }
@@ -211,7 +211,16 @@ void ProxySession::inspect_server_packet(const tds::Packet& p, Actions& a) {
     if (!*m) {
         return;
     }
-    for (const auto& e : tds::scan_tokens((**m).payload).errors) {
+    auto scan = tds::scan_tokens((**m).payload, level_);
+    if (scan.login_ack && !level_from_server_) {
+        // The server may speak an older version than the client asked for: its LOGINACK
+        // decides the layouts from here on.
+        if (auto l = tds::level_of_login_ack(scan.login_ack->tds_version)) {
+            level_ = *l;
+        }
+        level_from_server_ = true;
+    }
+    for (const auto& e : scan.errors) {
         emit_message(a, "error", false, e.text, e.number, e.severity);
     }
 }
@@ -239,6 +248,9 @@ void ProxySession::on_login7(const tds::Message& m, Actions& a) {
     s.database = login->database;
     s.library_name = login->library_name;
     s.tds_version = tds::tds_version_name(login->tds_version);
+    if (auto n = tds::negotiate_version(login->tds_version)) {
+        level_ = n->level;
+    }
     s.packet_size = login->packet_size;
     s.auth_kind = std::string(tds::to_string(login->auth_kind()));
     for (const auto& f : login->features) {

@@ -37,6 +37,7 @@
 #include <proxy/core/scenario_runtime.h>
 #include <proxy/core/server_leg.h>
 #include <proxy/core/session_record.h>
+#include <tds/version.h>
 
 namespace proxy {
 
@@ -138,6 +139,9 @@ class ProxySession final : public Machine {
     tds::MessageAssembler client_messages_{4 * 1024 * 1024};
     tds::MessageAssembler server_messages_{4 * 1024 * 1024};
     bool login_decoded_ = false;
+    // The layouts of the session's TDS version: from LOGIN7, corrected by the server's LOGINACK.
+    tds::Level level_ = tds::Level::V74;
+    bool level_from_server_ = false;
     std::size_t transcript_bytes_ = 0;
     bool prelogin_pending_ = false; // the client's PRELOGIN waits for the connection
     bool tds8_pending_ = false;     // the TDS 8.0 upstream handshake waits for the connection

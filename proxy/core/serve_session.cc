@@ -69,8 +69,8 @@ std::optional<ServeEncryption> serve_encryption_from_name(std::string_view name)
 
 ServeSession::ServeSession(const ServeSettings& settings, std::uint16_t spid)
     : settings_(settings), spid_(spid),
-      leg_(ClientLeg::Config{settings.tds7_ctx, settings.tds8_ctx}), responder_(settings.responder),
-      messages_(kMaxClientMessage) {}
+      leg_(ClientLeg::Config{settings.tds7_ctx, settings.tds8_ctx}),
+      responder_(settings.responder, spid), messages_(kMaxClientMessage) {}
 
 Actions ServeSession::handle(const Event& event) {
     Actions actions;
@@ -247,7 +247,8 @@ void ServeSession::on_message(const tds::Message& message, Actions& actions) {
                     std::string(tds::to_string(leg_.mode())) +
                     (leg_.tls() ? ", " + leg_.tls()->version() : std::string()) + ")";
         }
-        actions.push_back(action::Log{login_line ? LogLevel::Info : LogLevel::Debug, text});
+        actions.push_back(
+            action::Log{login_line || r.notable ? LogLevel::Info : LogLevel::Debug, text});
     }
     if (responder_.logged_in() &&
         message.type == static_cast<std::uint8_t>(tds::PacketType::Login7)) {

@@ -3,8 +3,8 @@
 // Theory of operation
 // -------------------
 // ServeSession is one connection to `tlslab serve`: a ClientLeg (framing and TLS) in front of a
-// LabResponder (the SQL Server stand-in), with the server's encryption setting as the policy
-// that answers PRELOGIN.
+// Responder (standin/sqlserver, the SQL Server stand-in), with the server's encryption setting as
+// the policy that answers PRELOGIN.
 //
 //   Started -> login timer
 //   PRELOGIN (TDS 7.x) -> answer from the MS-TDS table for the configured setting:
@@ -14,14 +14,15 @@
 //       is served none   : no certificate: NOT_SUP to everyone
 //     A client that then logs in without the encryption it agreed to is closed.
 //   TLS first (TDS 8.0) -> handshake with ALPN tds/8.0, then PRELOGIN inside TLS, answered in kind
-//   LOGIN7, batches, attention -> LabResponder; replies cut into packets of the negotiated size.
-//   Any protocol error, TLS failure, EOF or the login timer -> Close, with one log line.
+//   LOGIN7, batches, RPC, TM requests, attention -> Responder; replies cut into packets of the
+//   negotiated size. Any protocol error, TLS failure, EOF or the login timer -> Close, with one log
+//   line.
 
 #include <cstdint>
 #include <optional>
+#include <standin/sqlserver/responder.h>
 
 #include <proxy/core/client_leg.h>
-#include <proxy/core/lab_responder.h>
 #include <proxy/core/machine.h>
 #include <tds/encryption.h>
 #include <tds/message_assembler.h>
@@ -36,7 +37,7 @@ struct ServeSettings {
     ServeEncryption encryption = ServeEncryption::Off;
     SSL_CTX* tds7_ctx = nullptr; // TLS <= 1.2 (inside PRELOGIN); null for `none`
     SSL_CTX* tds8_ctx = nullptr; // TLS 1.2-1.3 with ALPN tds/8.0; null for `none`
-    LabResponderConfig responder;
+    standin::sqlserver::ResponderConfig responder;
     std::uint64_t login_timeout_ms = 30000;
 };
 
@@ -60,7 +61,7 @@ class ServeSession final : public Machine {
     const ServeSettings& settings_;
     std::uint16_t spid_;
     ClientLeg leg_;
-    LabResponder responder_;
+    standin::sqlserver::Responder responder_;
     tds::MessageAssembler messages_;
     std::size_t packet_size_ = tds::kDefaultPacketLen;
     std::optional<tds::Negotiation> negotiation_;

@@ -1,0 +1,283 @@
+#include <algorithm>
+#include <standin/sqlserver/batch_executor.h>
+#include <standin/sqlserver/procedures.h>
+#include <standin/sqlserver/sql_lexer.h>
+#include <standin/sqlserver/statement_parser.h>
+
+namespace standin::sqlserver {
+
+namespace {
+
+namespace ds = tds::done_status;
+
+std::string text_of(const tds::TypedValue& v) {
+    return tds::format_value(v.value, v.type).value_or("");
+}
+
+std::optional<std::int32_t> int_of(const tds::TypedValue& v) {
+    if (const auto* n = std::get_if<std::int64_t>(&v.value)) {
+        return static_cast<std::int32_t>(*n);
+    }
+    return std::nullopt;
+}
+
+void write_error(ProcedureEnv& env, const SqlError& e) {
+    tds::ServerMessage m;
+    m.number = e.number;
+    m.state = e.state;
+    m.severity = e.severity;
+    m.text = e.text;
+    m.server_name = env.server.server_name;
+    m.line = 1;
+    env.out.error(m);
+    env.session.last_error = static_cast<std::int32_t>(e.number);
+}
+
+// Arguments by name or position: the procedure's own parameters.
+struct Binder {
+    const std::vector<ProcedureArg>& args;
+    // named(name, position): the argument called `name`, else the one at `position` if it
+    // has no name.
+    // SqlClient leaves the names of sp_executesql's own parameters empty, tiberius writes
+    // "stmt" without the @: a name that is not one of the parameters' own means position.
+    const ProcedureArg* get(std::string_view name, std::size_t position) const {
+        auto bare = [](std::string_view n) {
+            return n.starts_with('@') ? n.substr(1) : n;
+        };
+        for (const auto& a : args) {
+            if (iequals(bare(a.name), bare(name))) {
+                return &a;
+            }
+        }
+        if (position < args.size()) {
+            return &args[position];
+        }
+        return nullptr;
+    }
+};
+
+// run_statement runs a parameterised statement: binds the declared parameters from `values`
+// (by name, else by position), runs the statement as a procedure body and collects output
+// parameters. `first_value_ordinal` is where the values start in the call's parameter list.
+ProcedureResult run_statement(ProcedureEnv& env, const std::string& statement,
+                              const std::string& declarations,
+                              const std::vector<ProcedureArg>& args, std::size_t first_value,
+                              ProcedureResult r) {
+    auto decls = parse_parameter_declarations(declarations);
+    if (!decls) {
+        write_error(env, SqlError{decls.error().number, decls.error().state, decls.error().severity,
+                                  decls.error().text, ErrorScope::Batch});
+        r.aborted = true;
+        return r;
+    }
+    Variables vars;
+    std::vector<std::pair<std::string, std::uint16_t>> outputs; // variable, ordinal
+    for (std::size_t i = 0; i < decls->size(); ++i) {
+        const auto& d = (*decls)[i];
+        auto type = resolve_type(d.type, false);
+        if (!type) {
+            write_error(env, type.error());
+            r.aborted = true;
+            return r;
+        }
+        const ProcedureArg* arg = nullptr;
+        std::size_t ordinal = 0;
+        for (std::size_t k = first_value; k < args.size(); ++k) {
+            if (iequals(args[k].name, d.name)) {
+                arg = &args[k];
+                ordinal = k;
+            }
+        }
+        if (arg == nullptr && first_value + i < args.size() && args[first_value + i].name.empty()) {
+            arg = &args[first_value + i];
+            ordinal = first_value + i;
+        }
+        if (arg == nullptr) {
+            write_error(env,
+                        errors::missing_parameter("(" + declarations + ")" + statement, d.name));
+            r.aborted = true;
+            return r;
+        }
+        auto v = convert(arg->value, *type);
+        if (!v) {
+            write_error(env, v.error());
+            r.aborted = true;
+            return r;
+        }
+        vars[d.name] = std::move(*v);
+        if (d.output && arg->output) {
+            outputs.emplace_back(d.name, static_cast<std::uint16_t>(ordinal));
+        }
+    }
+    auto parsed = parse_batch(statement);
+    BatchExecutor exec(env.server, env.session, env.out, vars, RunContext::Procedure, env.now_utc);
+    if (!parsed) {
+        exec.compile_error(parsed.error());
+        exec.finish();
+        r.aborted = true;
+        return r;
+    }
+    RunOutcome o = exec.run(*parsed);
+    exec.finish();
+    r.aborted = o.aborted;
+    r.note = o.note;
+    for (const auto& [name, ordinal] : outputs) {
+        r.outputs.push_back(OutputValue{ordinal, name, vars[name]});
+    }
+    return r;
+}
+
+using Procedure = ProcedureResult (*)(const std::vector<ProcedureArg>&, ProcedureEnv&);
+
+ProcedureResult sp_executesql(const std::vector<ProcedureArg>& args, ProcedureEnv& env) {
+    Binder b{args};
+    const ProcedureArg* stmt = b.get("@stmt", 0);
+    const ProcedureArg* params = b.get("@params", 1);
+    ProcedureResult r;
+    if (stmt == nullptr || tds::is_null(stmt->value.value)) {
+        write_error(env, SqlError{201, 4, 16,
+                                  "Procedure or function 'sp_executesql' expects parameter "
+                                  "'@stmt', which was not supplied.",
+                                  ErrorScope::Batch});
+        r.aborted = true;
+        return r;
+    }
+    std::size_t first_value = params != nullptr ? 2 : 1;
+    return run_statement(env, text_of(stmt->value), params ? text_of(params->value) : "", args,
+                         first_value, r);
+}
+
+std::int32_t prepare(ProcedureEnv& env, const std::string& params, const std::string& stmt) {
+    std::int32_t handle = env.session.next_handle++;
+    env.session.prepared[handle] = PreparedStatement{params, stmt};
+    return handle;
+}
+
+ProcedureResult sp_prepare(const std::vector<ProcedureArg>& args, ProcedureEnv& env) {
+    Binder b{args};
+    const ProcedureArg* params = b.get("@params", 1);
+    const ProcedureArg* stmt = b.get("@stmt", 2);
+    ProcedureResult r;
+    if (stmt == nullptr) {
+        write_error(env, SqlError{201, 4, 16,
+                                  "Procedure or function 'sp_prepare' expects parameter '@stmt', "
+                                  "which was not supplied.",
+                                  ErrorScope::Batch});
+        r.aborted = true;
+        return r;
+    }
+    std::int32_t handle = prepare(env, params ? text_of(params->value) : "", text_of(stmt->value));
+    r.outputs.push_back(
+        OutputValue{0, args.empty() ? "@handle" : args[0].name,
+                    tds::TypedValue{tds::int_type(), tds::Value{std::int64_t{handle}}}});
+    return r;
+}
+
+ProcedureResult sp_prepexec(const std::vector<ProcedureArg>& args, ProcedureEnv& env) {
+    Binder b{args};
+    const ProcedureArg* params = b.get("@params", 1);
+    const ProcedureArg* stmt = b.get("@stmt", 2);
+    ProcedureResult r;
+    if (stmt == nullptr) {
+        write_error(env, SqlError{201, 4, 16,
+                                  "Procedure or function 'sp_prepexec' expects parameter "
+                                  "'@stmt', which was not supplied.",
+                                  ErrorScope::Batch});
+        r.aborted = true;
+        return r;
+    }
+    std::string p = params ? text_of(params->value) : "";
+    std::string s = text_of(stmt->value);
+    std::int32_t handle = prepare(env, p, s);
+    r = run_statement(env, s, p, args, 3, r);
+    r.outputs.insert(
+        r.outputs.begin(),
+        OutputValue{0, args.empty() ? "@handle" : args[0].name,
+                    tds::TypedValue{tds::int_type(), tds::Value{std::int64_t{handle}}}});
+    return r;
+}
+
+ProcedureResult sp_execute(const std::vector<ProcedureArg>& args, ProcedureEnv& env) {
+    ProcedureResult r;
+    auto handle = args.empty() ? std::nullopt : int_of(args[0].value);
+    auto it = handle ? env.session.prepared.find(*handle) : env.session.prepared.end();
+    if (it == env.session.prepared.end()) {
+        write_error(env, errors::unknown_prepared_handle(handle.value_or(0)));
+        r.aborted = true;
+        return r;
+    }
+    PreparedStatement p = it->second;
+    return run_statement(env, p.statement, p.parameters, args, 1, r);
+}
+
+ProcedureResult sp_unprepare(const std::vector<ProcedureArg>& args, ProcedureEnv& env) {
+    ProcedureResult r;
+    auto handle = args.empty() ? std::nullopt : int_of(args[0].value);
+    if (!handle || env.session.prepared.erase(*handle) == 0) {
+        write_error(env, errors::unknown_prepared_handle(handle.value_or(0)));
+        r.aborted = true;
+    }
+    return r;
+}
+
+ProcedureResult sp_reset_connection(const std::vector<ProcedureArg>&, ProcedureEnv& env) {
+    reset_session(env.session, env.out, false);
+    ProcedureResult r;
+    r.reset_connection = true;
+    return r;
+}
+
+} // namespace
+
+void reset_session(SessionState& s, tds::TokenWriter& out, bool keep_transaction) {
+    if (!keep_transaction && s.tran_count > 0) {
+        rollback_transaction(s, out, "");
+    }
+    s.options = option_bit::kLoginDefaults;
+    s.text_size = 2147483647;
+    s.date_first = 7;
+    s.date_format = "mdy";
+    s.lock_timeout = -1;
+    s.row_count_limit = 0;
+    s.isolation = "read committed";
+    s.fmt_only = s.no_exec = s.parse_only = false;
+    s.deadlock_priority = "normal";
+    s.language = "us_english";
+    s.database = s.login_database;
+    s.prepared.clear();
+    s.last_error = 0;
+    s.last_row_count = 0;
+}
+
+ProcedureResult call_procedure(const std::string& name, const std::vector<ProcedureArg>& args,
+                               ProcedureEnv& env) {
+    static const std::pair<std::string_view, Procedure> kProcedures[] = {
+        {"sp_executesql", sp_executesql}, {"sp_prepare", sp_prepare},
+        {"sp_prepexec", sp_prepexec},     {"sp_execute", sp_execute},
+        {"sp_unprepare", sp_unprepare},   {"sp_reset_connection", sp_reset_connection},
+    };
+    for (auto [n, proc] : kProcedures) {
+        if (iequals(n, name)) {
+            return proc(args, env);
+        }
+    }
+    ProcedureResult r;
+    r.found = false;
+    return r;
+}
+
+void write_procedure_end(tds::TokenWriter& out, const ProcedureResult& r, bool last_in_request) {
+    if (!r.aborted) {
+        out.return_status(r.status);
+        for (const auto& o : r.outputs) {
+            out.return_value(o.ordinal, o.name, o.value.type, o.value.value);
+        }
+    }
+    std::uint16_t status = r.aborted ? ds::kError : ds::kFinal;
+    if (!last_in_request) {
+        status |= ds::kMore | ds::kRpcInBatch;
+    }
+    out.done(status, tds::cur_cmd::kExecute, 0, tds::token::kDoneProc);
+}
+
+} // namespace standin::sqlserver
