@@ -10,6 +10,9 @@ namespace {
 
 constexpr std::uint8_t kInterfaceSql = 1;
 constexpr std::uint16_t kNullableFlag = 0x0001;
+// fComputed: a column computed by an expression, not read from a table (MS-TDS 2.2.7.4; the
+// spec's SELECT example 4.7 carries it on a literal).
+constexpr std::uint16_t kComputedFlag = 0x0020;
 constexpr std::size_t kMaxBVarChar = 255;
 constexpr std::size_t kMaxUsVarChar = 65535;
 constexpr std::uint8_t kOutputStatus = 0x01; // RETURNVALUE status: an output parameter
@@ -145,7 +148,7 @@ TokenWriter& TokenWriter::col_metadata(std::span<const Column> columns) {
         write_user_type(w_, 0, level_);
         // SqlClient wants computed columns nullable (Microsoft's test server note); a column
         // declared NOT NULL (sysname) says so.
-        w_.u16le(wire.nullable ? kNullableFlag : 0);
+        w_.u16le(static_cast<std::uint16_t>((wire.nullable ? kNullableFlag : 0) | kComputedFlag));
         write_type_info(w_, wire, level_, true);
         b_varchar(c.name);
     }

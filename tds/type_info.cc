@@ -257,6 +257,58 @@ void write_variant(ByteWriter& w, const Value& v) {
     w.bytes(body.data());
 }
 
+// fixed_token: the fixed-length type SQL Server uses for a NOT NULL column of this type
+// (MS-TDS 2.2.5.4.1: "Non-nullable values are returned using these fixed-length data types").
+std::optional<std::uint8_t> fixed_token(const TypeInfo& t) {
+    if (t.nullable) {
+        return std::nullopt;
+    }
+    switch (t.type) {
+    case SqlType::Bit:
+        return tt::kBit;
+    case SqlType::TinyInt:
+        return tt::kInt1;
+    case SqlType::SmallInt:
+        return tt::kInt2;
+    case SqlType::Int:
+        return tt::kInt4;
+    case SqlType::BigInt:
+        return tt::kInt8;
+    case SqlType::Real:
+        return tt::kFlt4;
+    case SqlType::Float:
+        return tt::kFlt8;
+    case SqlType::SmallMoney:
+        return tt::kMoney4;
+    case SqlType::Money:
+        return tt::kMoney;
+    case SqlType::SmallDateTime:
+        return tt::kDateTim4;
+    case SqlType::DateTime:
+        return tt::kDateTime;
+    case SqlType::Decimal:
+    case SqlType::Numeric:
+    case SqlType::Date:
+    case SqlType::Time:
+    case SqlType::DateTime2:
+    case SqlType::DateTimeOffset:
+    case SqlType::Char:
+    case SqlType::VarChar:
+    case SqlType::NChar:
+    case SqlType::NVarChar:
+    case SqlType::Text:
+    case SqlType::NText:
+    case SqlType::Binary:
+    case SqlType::VarBinary:
+    case SqlType::Image:
+    case SqlType::UniqueIdentifier:
+    case SqlType::Variant:
+    case SqlType::Xml:
+        break;
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 TypeInfo wire_type(const TypeInfo& declared, Level level) {
@@ -355,6 +407,10 @@ void write_user_type(ByteWriter& w, std::uint32_t user_type, Level level) {
 }
 
 void write_type_info(ByteWriter& w, const TypeInfo& t, Level level, bool with_table_name) {
+    if (auto fixed = fixed_token(t)) {
+        w.u8(*fixed);
+        return;
+    }
     switch (t.type) {
     case SqlType::Bit:
         w.u8(tt::kBitN);
@@ -477,6 +533,15 @@ void write_type_info(ByteWriter& w, const TypeInfo& t, Level level, bool with_ta
 
 void write_value(ByteWriter& w, const TypeInfo& t, const Value& v, Level level) {
     const bool null = is_null(v);
+    if (fixed_token(t) && !null) {
+        // The same bytes as the nullable form, without the length prefix.
+        ByteWriter tmp;
+        TypeInfo nullable = t;
+        nullable.nullable = true;
+        write_value(tmp, nullable, v, level);
+        w.bytes(std::span<const std::uint8_t>(tmp.data()).subspan(1));
+        return;
+    }
     switch (t.type) {
     case SqlType::Bit:
     case SqlType::TinyInt:

@@ -112,6 +112,127 @@ std::string value_text(const TypedValue& v) {
     return tds::format_value(v.value, v.type).value_or("");
 }
 
+// parse_date_time reads the ISO 8601 forms SQL Server accepts whatever the language and date
+// format: 'YYYY-MM-DD' or 'YYYYMMDD', optionally followed by 'T' or ' ' and
+// 'hh:mm[:ss[.fffffff]]' and an offset ('Z', '+hh:mm'); or a time alone.
+std::optional<tds::DateTime> parse_date_time(std::string_view s) {
+    auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+        if (at + n > s.size()) {
+            return std::nullopt;
+        }
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (s[i] < '0' || s[i] > '9') {
+                return std::nullopt;
+            }
+            v = v * 10 + (s[i] - '0');
+        }
+        return v;
+    };
+    while (!s.empty() && s.front() == ' ') {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && s.back() == ' ') {
+        s.remove_suffix(1);
+    }
+    tds::DateTime out;
+    std::size_t i = 0;
+    bool have_date = false;
+    if (s.size() >= 8 && s[2] != ':') {
+        std::optional<int> y = digits(0, 4);
+        std::optional<int> m;
+        std::optional<int> d;
+        if (s.size() >= 10 && s[4] == '-' && s[7] == '-') {
+            m = digits(5, 2);
+            d = digits(8, 2);
+            i = 10;
+        } else {
+            m = digits(4, 2);
+            d = digits(6, 2);
+            i = 8;
+        }
+        if (!y || !m || !d || *m < 1 || *m > 12 || *d < 1 || *d > 31 || *y < 1) {
+            return std::nullopt;
+        }
+        int back_y = 0;
+        unsigned back_m = 0;
+        unsigned back_d = 0;
+        out.days = tds::days_from_civil(*y, static_cast<unsigned>(*m), static_cast<unsigned>(*d));
+        tds::civil_from_days(out.days, back_y, back_m, back_d);
+        if (back_d != static_cast<unsigned>(*d)) {
+            return std::nullopt; // 2001-02-30
+        }
+        have_date = true;
+        if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
+            ++i;
+        }
+    }
+    if (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        auto hh = digits(i, 2);
+        if (!hh || i + 2 >= s.size() || s[i + 2] != ':') {
+            return std::nullopt;
+        }
+        auto mm = digits(i + 3, 2);
+        if (!mm) {
+            return std::nullopt;
+        }
+        i += 5;
+        int ss = 0;
+        std::uint64_t frac = 0;
+        if (i < s.size() && s[i] == ':') {
+            auto sec = digits(i + 1, 2);
+            if (!sec) {
+                return std::nullopt;
+            }
+            ss = *sec;
+            i += 3;
+            if (i < s.size() && s[i] == '.') {
+                ++i;
+                std::size_t n = 0;
+                while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+                    if (n < 7) {
+                        frac = frac * 10 + static_cast<std::uint64_t>(s[i] - '0');
+                        ++n;
+                    }
+                    ++i;
+                }
+                for (; n < 7; ++n) {
+                    frac *= 10;
+                }
+            }
+        }
+        if (*hh > 23 || *mm > 59 || ss > 59) {
+            return std::nullopt;
+        }
+        out.ticks = (static_cast<std::uint64_t>(*hh) * 3600 +
+                     static_cast<std::uint64_t>(*mm) * 60 + static_cast<std::uint64_t>(ss)) *
+                        10'000'000 +
+                    frac;
+    } else if (!have_date) {
+        return std::nullopt;
+    }
+    while (i < s.size() && s[i] == ' ') {
+        ++i;
+    }
+    if (i == s.size()) {
+        return out;
+    }
+    if (s[i] == 'Z' && i + 1 == s.size()) {
+        return out;
+    }
+    if ((s[i] == '+' || s[i] == '-') && i + 6 == s.size() && s[i + 3] == ':') {
+        auto oh = digits(i + 1, 2);
+        auto om = digits(i + 4, 2);
+        if (!oh || !om || *oh > 14 || *om > 59) {
+            return std::nullopt;
+        }
+        int off = *oh * 60 + *om;
+        out.offset_minutes = static_cast<std::int16_t>(s[i] == '-' ? -off : off);
+        return out;
+    }
+    return std::nullopt;
+}
+
 bool fits(std::int64_t n, SqlType t) {
     switch (t) {
     case SqlType::TinyInt:
@@ -410,6 +531,29 @@ Evaluated convert(const TypedValue& v, const TypeInfo& to) {
             auto text = value_text(v);
             out.value = is_unicode(from) ? tds::utf8_to_utf16le(text) : tds::utf8_to_cp1252(text);
         }
+        return out;
+    }
+    const bool to_date = to.type == SqlType::DateTime || to.type == SqlType::SmallDateTime ||
+                         to.type == SqlType::Date || to.type == SqlType::Time ||
+                         to.type == SqlType::DateTime2 || to.type == SqlType::DateTimeOffset;
+    if (to_date && is_string(from)) {
+        auto dt = parse_date_time(value_text(v));
+        if (!dt) {
+            return std::unexpected(SqlError{
+                241, 1, 16,
+                "Conversion failed when converting date and/or time from character string.",
+                ErrorScope::Batch});
+        }
+        if (to.type == SqlType::Date) {
+            dt->ticks = 0;
+        }
+        if (to.type == SqlType::Time) {
+            dt->days = 0;
+        }
+        if (to.type != SqlType::DateTimeOffset) {
+            dt->offset_minutes = 0;
+        }
+        out.value = *dt;
         return out;
     }
     if (std::holds_alternative<tds::DateTime>(v.value) ||

@@ -1311,6 +1311,13 @@ class Parser {
         return primary();
     }
 
+    // A literal other than NULL is NOT NULL: SQL Server describes `SELECT 1` as int NOT NULL
+    // (and sends it as the fixed-length INT4).
+    static tds::TypedValue not_null(tds::TypedValue v) {
+        v.type.nullable = false;
+        return v;
+    }
+
     static tds::TypedValue number_literal(const SqlToken& t) {
         using namespace tds;
         if (t.kind == TokenKind::Float) {
@@ -1358,20 +1365,20 @@ class Parser {
         case TokenKind::Integer:
         case TokenKind::Decimal:
         case TokenKind::Float:
-            return make_expr(Literal{number_literal(take())});
+            return make_expr(Literal{not_null(number_literal(take()))});
         case TokenKind::String: {
             auto chars = static_cast<std::uint32_t>(take().text.size());
-            return make_expr(Literal{TypedValue{varchar_type(chars), Value{t.text}}});
+            return make_expr(Literal{not_null(TypedValue{varchar_type(chars), Value{t.text}})});
         }
         case TokenKind::NString: {
             std::string s = take().text;
             auto units = static_cast<std::uint32_t>(utf16_units(s));
-            return make_expr(Literal{TypedValue{nvarchar_type(units), Value{s}}});
+            return make_expr(Literal{not_null(TypedValue{nvarchar_type(units), Value{s}})});
         }
         case TokenKind::Binary: {
             Bytes b = hex_bytes(take().text);
             auto n = static_cast<std::uint32_t>(b.size());
-            return make_expr(Literal{TypedValue{varbinary_type(n), Value{std::move(b)}}});
+            return make_expr(Literal{not_null(TypedValue{varbinary_type(n), Value{std::move(b)}})});
         }
         case TokenKind::Variable:
             return make_expr(VariableRef{lower_ascii(take().text)});

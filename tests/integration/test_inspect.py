@@ -294,13 +294,13 @@ def test_server_error_is_recorded_as_a_message(driver, inspect_proxy, lab_ca):
     px = inspect_proxy
     res, records = px.sessions.probe(driver, port=px.port, query="DROP TABLE x",
                                      **validating(driver, lab_ca))
-    assert res["connected"] and res["error_code"] == 50000, res.describe()
+    assert res["connected"] and res["error_code"] == 3701, res.describe()
     rec = one_login(records)
     msgs = px.sessions.messages(rec["id"])
     kinds = [(m["kind"], m["from"]) for m in msgs]
     assert ("sql_batch", "client") in kinds and ("error", "server") in kinds, msgs
     err = [m for m in msgs if m["kind"] == "error"]
-    assert len(err) == 1 and err[0]["number"] == 50000 and "drop table x" in err[0]["text"] \
+    assert len(err) == 1 and err[0]["number"] == 3701 and "Cannot drop the table 'x'" in err[0]["text"] \
         and isinstance(err[0].get("severity"), int), err
     batch_at = [m["at"] for m in msgs if m["text"] == "DROP TABLE x"]
     assert batch_at and batch_at[0] <= err[0]["at"], msgs
@@ -311,7 +311,7 @@ def test_messages_are_recorded_in_login_only_mode(inspect_proxy, lab_ca):
     """ODBC Encrypt=no against serve --encryption off: TLS for LOGIN7 only, then clear TDS;
     the proxy still decodes the login and records the batches and the error."""
     px = inspect_proxy
-    for query, error in (("SELECT @@VERSION", None), ("DROP TABLE x", 50000)):
+    for query, error in (("SELECT @@VERSION", None), ("DROP TABLE x", 3701)):
         res, records = px.sessions.probe("odbc", port=px.port, encrypt="no", ca=lab_ca,
                                          query=query)
         assert res["connected"] and res["error_code"] == error, res.describe()

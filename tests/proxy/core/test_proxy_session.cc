@@ -327,7 +327,8 @@ TEST_CASE("login-only on both legs: LOGIN7 inside TLS, the rest in clear", "[cor
     c.pump();
     bool one = false;
     for (const auto& p : c.client_packets) {
-        const std::vector<std::uint8_t> row = {0xD1, 0x04, 0x01, 0x00, 0x00, 0x00};
+        // `SELECT 1` is int NOT NULL: the fixed-length INT4 (0x38), no name, then ROW 1.
+    const std::vector<std::uint8_t> row = {0x38, 0x00, 0xD1, 0x01, 0x00, 0x00, 0x00};
         auto pl = p.payload();
         one = one || std::search(pl.begin(), pl.end(), row.begin(), row.end()) != pl.end();
     }

@@ -124,7 +124,8 @@ struct ServeHarness {
 };
 
 bool has_int_one(const tds::Message& m) {
-    const std::vector<std::uint8_t> row = {0xD1, 0x04, 0x01, 0x00, 0x00, 0x00};
+    // `SELECT 1` is int NOT NULL: the fixed-length INT4 (0x38), no name, then ROW 1.
+    const std::vector<std::uint8_t> row = {0x38, 0x00, 0xD1, 0x01, 0x00, 0x00, 0x00};
     return std::search(m.payload.begin(), m.payload.end(), row.begin(), row.end()) !=
            m.payload.end();
 }
