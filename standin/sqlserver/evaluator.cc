@@ -204,8 +204,8 @@ std::optional<tds::DateTime> parse_date_time(std::string_view s) {
         if (*hh > 23 || *mm > 59 || ss > 59) {
             return std::nullopt;
         }
-        out.ticks = (static_cast<std::uint64_t>(*hh) * 3600 +
-                     static_cast<std::uint64_t>(*mm) * 60 + static_cast<std::uint64_t>(ss)) *
+        out.ticks = (static_cast<std::uint64_t>(*hh) * 3600 + static_cast<std::uint64_t>(*mm) * 60 +
+                     static_cast<std::uint64_t>(ss)) *
                         10'000'000 +
                     frac;
     } else if (!have_date) {
