@@ -48,10 +48,12 @@ std::string well_known_procedure(std::uint16_t id) {
 
 namespace {
 
-constexpr std::uint8_t kBatchFlag72 = 0x80;
-constexpr std::uint8_t kBatchFlagLegacy = 0xFF;
+constexpr std::uint8_t kBatchFlag72 = 0xFF;
+constexpr std::uint8_t kBatchFlagLegacy = 0x80;
 constexpr std::uint8_t kNoExecFlag = 0xFE;
 
+// MS-TDS 2.2.6.6: "BatchFlag = %x80 / %xFF ; (changed to %xFF in TDS 7.2)", and NoExecFlag
+// %xFE from 7.2 (SqlClient: SHILOH_RPCBATCHFLAG 0x80, YUKON_RPCBATCHFLAG 0xFF).
 bool is_batch_flag(std::uint8_t b, Level level) {
     return is_72_plus(level) ? (b == kBatchFlag72 || b == kNoExecFlag) : b == kBatchFlagLegacy;
 }
@@ -104,8 +106,9 @@ std::expected<RpcRequest, Error> decode_rpc(std::span<const std::uint8_t> payloa
         }
         req.calls.push_back(std::move(*call));
         RpcCall& c = req.calls.back();
-        // Parameters until the end or a batch flag. A parameter name's length byte can never
-        // be 0x80/0xFE/0xFF (names are at most 128 characters), so the flag is unambiguous.
+        // Parameters until the end or a batch flag. From 7.2 the flags (0xFF, 0xFE) cannot be
+        // a name's length byte (names are at most 128 characters); before 7.2 the flag is 0x80,
+        // which a 128-character name would share (older clients never send one).
         while (!r.empty()) {
             auto peek = r.rest().front();
             if (is_batch_flag(peek, level)) {
@@ -131,6 +134,7 @@ std::expected<RpcRequest, Error> decode_rpc(std::span<const std::uint8_t> payloa
                 req.parameter_error = value.error();
                 req.failed_parameter = c.parameters.size() + 1;
                 req.failed_type_token = p.type_token;
+                req.failed_parameter_name = p.name;
                 return req;
             }
             p.value = std::move(*value);

@@ -70,6 +70,7 @@ struct RpcRequest {
     std::optional<Error> parameter_error;
     std::size_t failed_parameter = 0; // 1-based ordinal of the unreadable parameter
     std::uint8_t failed_type_token = 0;
+    std::string failed_parameter_name;
 
     // Convenience for records: the first call's procedure.
     std::string procedure() const {

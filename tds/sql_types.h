@@ -62,6 +62,9 @@ struct TypeInfo {
     std::uint8_t scale = 0;     // decimal/numeric, time, datetime2, datetimeoffset
     std::array<std::uint8_t, 5> collation = kDefaultCollation;
     bool nullable = true;
+    // sql_variant only: the base type its values carry (int, bigint, tinyint, ...); Variant
+    // means "chosen from each value".
+    SqlType variant_base = SqlType::Variant;
 
     bool operator==(const TypeInfo&) const = default;
 };

@@ -135,7 +135,8 @@ TokenWriter& TokenWriter::done(std::uint16_t status, std::uint16_t cur_cmd, std:
     if (is_72_plus(level_)) {
         w_.u64le(row_count);
     } else {
-        w_.u32le(static_cast<std::uint32_t>(std::min<std::uint64_t>(row_count, 0xFFFFFFFF)));
+        // a signed LONG before 7.2 (MS-TDS 2.2.7.5): capped, never wrapped to a negative count
+        w_.u32le(static_cast<std::uint32_t>(std::min<std::uint64_t>(row_count, 0x7FFFFFFF)));
     }
     return *this;
 }
@@ -179,7 +180,7 @@ TokenWriter& TokenWriter::return_value(std::uint16_t ordinal, std::string_view n
     b_varchar(name);
     w_.u8(kOutputStatus);
     write_user_type(w_, 0, level_);
-    w_.u16le(static_cast<std::uint16_t>(wire.nullable ? kNullableFlag : 0));
+    w_.u16le(0); // Flags "SHOULD be set to zero" in RETURNVALUE (MS-TDS 2.2.7.19)
     write_type_info(w_, wire, level_, false);
     write_value(w_, wire, wire_value(value, type, wire), level_);
     return *this;

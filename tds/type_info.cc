@@ -23,7 +23,7 @@ constexpr std::int32_t kDays0001To1900 = 693595; // days from 0001-01-01 to 1900
 constexpr std::uint64_t kTicksPerSecond = 10'000'000;
 constexpr std::uint64_t kTicksPerDay = 86'400 * kTicksPerSecond;
 constexpr std::size_t kMaxPlpBytes = 64 * 1024 * 1024; // a request guard, not a protocol limit
-constexpr std::uint32_t kVariantMaxLen = 8016;
+constexpr std::uint32_t kVariantMaxLen = 8009;         // MS-TDS 2.2.5.4.3
 
 std::uint8_t decimal_storage(std::uint8_t precision) {
     if (precision <= 9) {
@@ -197,18 +197,30 @@ TypeInfo variant_base(const Value& v) {
     return std::visit(Visitor{}, v);
 }
 
-void write_variant(ByteWriter& w, const Value& v) {
+void write_variant(ByteWriter& w, const Value& v, SqlType hint) {
     if (is_null(v)) {
         w.u32le(0);
         return;
     }
     TypeInfo base = variant_base(v);
+    if (std::holds_alternative<std::int64_t>(v) &&
+        (hint == SqlType::TinyInt || hint == SqlType::SmallInt || hint == SqlType::BigInt)) {
+        base.type = hint;
+    }
     ByteWriter body;
     const SqlType bt = base.type;
     if (bt == SqlType::Bit) {
         body.u8(tt::kBit);
         body.u8(0);
         body.u8(as_int(v) != 0 ? 1 : 0);
+    } else if (bt == SqlType::TinyInt) {
+        body.u8(tt::kInt1);
+        body.u8(0);
+        body.u8(static_cast<std::uint8_t>(as_int(v)));
+    } else if (bt == SqlType::SmallInt) {
+        body.u8(tt::kInt2);
+        body.u8(0);
+        body.u16le(static_cast<std::uint16_t>(as_int(v)));
     } else if (bt == SqlType::Int) {
         body.u8(tt::kInt4);
         body.u8(0);
@@ -231,6 +243,7 @@ void write_variant(ByteWriter& w, const Value& v) {
         body.bytes(decimal_to_le(d, decimal_storage(base.precision) - 1u));
     } else if (bt == SqlType::NVarChar) {
         Bytes b = value_bytes(base, v);
+        b.resize(std::min<std::size_t>(b.size(), base.length)); // within the 8009-byte instance
         body.u8(tt::kNVarChar);
         body.u8(7);
         body.bytes(base.collation);
@@ -238,6 +251,7 @@ void write_variant(ByteWriter& w, const Value& v) {
         body.bytes(b);
     } else if (bt == SqlType::VarBinary) {
         Bytes b = value_bytes(base, v);
+        b.resize(std::min<std::size_t>(b.size(), base.length));
         body.u8(tt::kBigVarBinary);
         body.u8(2);
         body.u16le(static_cast<std::uint16_t>(base.length));
@@ -600,8 +614,8 @@ void write_value(ByteWriter& w, const TypeInfo& t, const Value& v, Level level) 
         for (std::size_t i = 0; i < 8; ++i) {
             u |= static_cast<std::uint64_t>(mag[i]) << (8 * i);
         }
-        std::int64_t money =
-            d.negative ? -static_cast<std::int64_t>(u) : static_cast<std::int64_t>(u);
+        // two's complement in unsigned arithmetic: the minimum (-2^63) has no positive twin
+        const auto money = static_cast<std::int64_t>(d.negative ? 0 - u : u);
         if (t.type == SqlType::SmallMoney) {
             w.u8(4);
             w.u32le(static_cast<std::uint32_t>(money));
@@ -726,7 +740,7 @@ void write_value(ByteWriter& w, const TypeInfo& t, const Value& v, Level level) 
         }
         return;
     case SqlType::Variant:
-        write_variant(w, v);
+        write_variant(w, v, t.variant_base);
         return;
     case SqlType::Xml: {
         write_plp(w, null ? std::nullopt : std::optional<Bytes>(value_bytes(t, v)));
@@ -809,11 +823,20 @@ Read money_of(ByteReader& r, std::size_t n) {
 }
 
 Read datetime_of(ByteReader& r, std::size_t n) {
+    // MS-TDS 2.2.5.5.1.8: smalldatetime minutes and datetime 300ths stay within one day;
+    // datetime starts at 1753-01-01 (day -53690) and ends at 9999-12-31 (day 2958463).
+    constexpr std::int64_t kFirstDatetimeDay = -53690;
+    constexpr std::int64_t kLastDatetimeDay = 2958463;
+    constexpr std::uint64_t kMinutesPerDay = 1440;
+    constexpr std::uint64_t kThreeHundredthsPerDay = 300ULL * 86400;
     if (n == 4) {
         auto days = read_le(r, 2);
         auto mins = read_le(r, 2);
         if (!days || !mins) {
             return std::unexpected(Error::Truncated);
+        }
+        if (*mins >= kMinutesPerDay) {
+            return std::unexpected(Error::BadValue);
         }
         return Value{DateTime{static_cast<std::int32_t>(*days) + kDays0001To1900,
                               *mins * 60 * kTicksPerSecond, 0}};
@@ -823,8 +846,12 @@ Read datetime_of(ByteReader& r, std::size_t n) {
     if (!days || !frac) {
         return std::unexpected(Error::Truncated);
     }
-    return Value{DateTime{static_cast<std::int32_t>(sign_extend(*days, 4)) + kDays0001To1900,
-                          *frac * 100'000 / 3, 0}};
+    const std::int64_t day = sign_extend(*days, 4);
+    if (day < kFirstDatetimeDay || day > kLastDatetimeDay || *frac >= kThreeHundredthsPerDay) {
+        return std::unexpected(Error::BadValue);
+    }
+    return Value{
+        DateTime{static_cast<std::int32_t>(day + kDays0001To1900), *frac * 100'000 / 3, 0}};
 }
 
 Read new_date_of(ByteReader& r, SqlType type, std::uint8_t scale, std::size_t len) {
@@ -859,6 +886,9 @@ Read new_date_of(ByteReader& r, SqlType type, std::uint8_t scale, std::size_t le
             return std::unexpected(Error::Truncated);
         }
         dt.offset_minutes = static_cast<std::int16_t>(sign_extend(*v, 2));
+        if (dt.offset_minutes < -840 || dt.offset_minutes > 840) { // MS-TDS 2.2.5.5.1.8
+            return std::unexpected(Error::BadValue);
+        }
         // to local time
         std::int64_t ticks = static_cast<std::int64_t>(dt.ticks) +
                              static_cast<std::int64_t>(dt.offset_minutes) * 60 *
@@ -923,7 +953,7 @@ std::expected<std::optional<Bytes>, Error> read_plp(ByteReader& r) {
 }
 
 Read decimal_of(ByteReader& r, std::size_t len, std::uint8_t scale) {
-    if (len < 2 || len > 17) {
+    if (len != 5 && len != 9 && len != 13 && len != 17) { // MS-TDS 2.2.5.4.3
         return std::unexpected(Error::BadValue);
     }
     auto sign = r.u8();
@@ -1350,6 +1380,9 @@ std::expected<TypedValue, Error> read_typed_value(ByteReader& r, Level level,
         return out;
     }
     case tt::kVariant: {
+        if (!is_72_plus(level)) {
+            return fail(Error::UnknownType); // introduced in TDS 7.2 (MS-TDS 2.2.5.4.3)
+        }
         auto max = r.u32le();
         if (!max) {
             return fail(Error::Truncated);
@@ -1362,7 +1395,7 @@ std::expected<TypedValue, Error> read_typed_value(ByteReader& r, Level level,
         if (*len == 0) {
             return out;
         }
-        if (*len > kVariantMaxLen + 16) {
+        if (*len > kVariantMaxLen) {
             return fail(Error::BadValue);
         }
         return set(read_variant_value(r, *len));

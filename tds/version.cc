@@ -89,13 +89,19 @@ std::optional<Level> level_of_login_ack(std::uint32_t ack) {
     case tds_version::kAck71Rev0:
     case tds_version::k71:
         return Level::V71;
+    case tds_version::k72:
+        return Level::V72;
+    case tds_version::k73A:
+        return Level::V73A;
+    case tds_version::k73B:
+        return Level::V73B;
+    case tds_version::k74:
+        return Level::V74;
+    case tds_version::k80:
+        return Level::V80;
     default:
-        break;
+        return std::nullopt; // no server sends it (MS-TDS appendix A, note 69)
     }
-    if (auto n = negotiate_version(ack)) {
-        return n->level;
-    }
-    return std::nullopt;
 }
 
 } // namespace tds

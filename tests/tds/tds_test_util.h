@@ -18,11 +18,16 @@
 #include <support/hex.h>
 #include <tds/error.h>
 #include <tds/packet.h>
+#include <tds/version.h>
 
 namespace tds {
 // Catch2 prints a failing comparison of two tds::Error values with this.
 inline std::ostream& operator<<(std::ostream& os, Error e) {
     return os << "Error::" << to_string(e);
+}
+// And a protocol level as its name ("7.4").
+inline std::ostream& operator<<(std::ostream& os, Level l) {
+    return os << "Level " << to_string(l);
 }
 } // namespace tds
 
@@ -78,6 +83,12 @@ inline Bytes hex(std::string_view text) {
 
 inline std::string to_hex(std::span<const std::uint8_t> bytes) {
     return support::to_hex(bytes);
+}
+
+// canon: hex as the spec prints it ("AD 36 00 ...") in to_hex's form, for comparisons that
+// show both sides readably.
+inline std::string canon(std::string_view spaced_hex) {
+    return support::to_hex(support::from_hex(spaced_hex));
 }
 
 // error_of requires `result` to have failed and returns its error.

@@ -51,8 +51,8 @@ const NegotiateRow kNegotiate[] = {
 
     {Encryption::On, ServerEncryption::Off, Encryption::On, EncryptionMode::Full, false},
     {Encryption::On, ServerEncryption::On, Encryption::On, EncryptionMode::Full, false},
-    {Encryption::On, ServerEncryption::NotSupported, Encryption::NotSupported,
-     EncryptionMode::None, true},
+    {Encryption::On, ServerEncryption::NotSupported, Encryption::NotSupported, EncryptionMode::None,
+     true},
 
     {Encryption::NotSupported, ServerEncryption::Off, Encryption::NotSupported,
      EncryptionMode::None, false},
@@ -158,8 +158,7 @@ TEST_CASE("the server's answer leads the client to the mode negotiate predicted"
     }
 }
 
-TEST_CASE("decode_encryption masks the flag bits and refuses unknown values",
-          "[tds][encryption]") {
+TEST_CASE("decode_encryption masks the flag bits and refuses unknown values", "[tds][encryption]") {
     SECTION("the base values") {
         CHECK(tds::decode_encryption(0x00) == Encryption::Off);
         CHECK(tds::decode_encryption(0x01) == Encryption::On);

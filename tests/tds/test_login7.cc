@@ -106,27 +106,109 @@ const char* const kOdbcFeature10 =
 // What each real driver sent. All log in as lab / lab-password from host "vm", SQL auth.
 const DriverLogin kDrivers[] = {
     // tedious 19.2.2: TDS 7.4, fExtension with FeatureExt UTF8_SUPPORT (0x0A) only.
-    {"tedious_login7.hex", tds::tds_version::k74, 4096, 0, 0xF0, 0x00, 0x00, 0x18, 0, 0x409,
-     "Tedious", "localhost", "Tedious", "us_english", "010203040506", {{0x0A, "01"}}},
+    {"tedious_login7.hex",
+     tds::tds_version::k74,
+     4096,
+     0,
+     0xF0,
+     0x00,
+     0x00,
+     0x18,
+     0,
+     0x409,
+     "Tedious",
+     "localhost",
+     "Tedious",
+     "us_english",
+     "010203040506",
+     {{0x0A, "01"}}},
     // go-mssqldb v1.11.2: no FeatureExt at all, ClientProgVer = 1.11.2, fODBC set.
-    {"go_login7.hex", tds::tds_version::k74, 4096, 0x010B0002, 0xA0, 0x02, 0x00, 0x00, 0, 0,
-     "tlslab-probe-go", "localhost", "go-mssqldb", "", "02fc00000001", {}},
+    {"go_login7.hex",
+     tds::tds_version::k74,
+     4096,
+     0x010B0002,
+     0xA0,
+     0x02,
+     0x00,
+     0x00,
+     0,
+     0,
+     "tlslab-probe-go",
+     "localhost",
+     "go-mssqldb",
+     "",
+     "02fc00000001",
+     {}},
     // FreeTDS 1.3.17 (tds version 7.4): UTF8_SUPPORT; server name is the freetds.conf
     // section name; time zone -120.
-    {"tsql_login7.hex", tds::tds_version::k74, 4096, 0xF8F28306, 0xE0, 0x03, 0x00, 0x18, -120,
-     0x436, "TSQL", "tlslab", "TDS-Library", "us_english", "02fc00000001", {{0x0A, "01"}}},
+    {"tsql_login7.hex",
+     tds::tds_version::k74,
+     4096,
+     0xF8F28306,
+     0xE0,
+     0x03,
+     0x00,
+     0x18,
+     -120,
+     0x436,
+     "TSQL",
+     "tlslab",
+     "TDS-Library",
+     "us_english",
+     "02fc00000001",
+     {{0x0A, "01"}}},
     // FreeTDS with tds version = 7.2: 94-byte fixed part, no FeatureExt.
-    {"tsql72_login7.hex", tds::tds_version::k72, 4096, 0xF8F28306, 0xE0, 0x03, 0x00, 0x00, -120,
-     0x436, "TSQL", "tlslab", "TDS-Library", "us_english", "02fc00000001", {}},
+    {"tsql72_login7.hex",
+     tds::tds_version::k72,
+     4096,
+     0xF8F28306,
+     0xE0,
+     0x03,
+     0x00,
+     0x00,
+     -120,
+     0x436,
+     "TSQL",
+     "tlslab",
+     "TDS-Library",
+     "us_english",
+     "02fc00000001",
+     {}},
     // msodbcsql 18.6: PacketSize 0 (server default), server name with the port, five
     // features: 0x10 user agent, SESSIONRECOVERY, DATACLASSIFICATION, UTF8, DNS caching.
-    {"odbc_login7.hex", tds::tds_version::k74, 0, 0x07000000, 0xE0, 0x03, 0x00, 0x10, 0, 0x409,
-     "tlslab-probe", "localhost,37193", "ODBC", "", "ffffffffffff",
+    {"odbc_login7.hex",
+     tds::tds_version::k74,
+     0,
+     0x07000000,
+     0xE0,
+     0x03,
+     0x00,
+     0x10,
+     0,
+     0x409,
+     "tlslab-probe",
+     "localhost,37193",
+     "ODBC",
+     "",
+     "ffffffffffff",
      {{0x10, kOdbcFeature10}, {0x01, ""}, {0x09, "01"}, {0x0A, "01"}, {0x0B, ""}}},
     // mssql-jdbc 12.10.2.0: PacketSize 8000, COLUMNENCRYPTION first, DATACLASSIFICATION v2.
-    {"jdbc_login7.hex", tds::tds_version::k74, 8000, 0x0C0A0200, 0xE0, 0x03, 0x00, 0x18, 0, 0,
-     "Microsoft JDBC Driver for SQL Server", "localhost", "Microsoft JDBC Driver 12.10", "",
-     "11e432d0ccc7", {{0x04, "01"}, {0x09, "02"}, {0x0A, ""}, {0x0B, ""}, {0x01, ""}}},
+    {"jdbc_login7.hex",
+     tds::tds_version::k74,
+     8000,
+     0x0C0A0200,
+     0xE0,
+     0x03,
+     0x00,
+     0x18,
+     0,
+     0,
+     "Microsoft JDBC Driver for SQL Server",
+     "localhost",
+     "Microsoft JDBC Driver 12.10",
+     "",
+     "11e432d0ccc7",
+     {{0x04, "01"}, {0x09, "02"}, {0x0A, ""}, {0x0B, ""}, {0x01, ""}}},
 };
 
 tds::Login7 sample_login() {
@@ -276,7 +358,7 @@ TEST_CASE("encode_login7 writes the TDS 7.2+ layout", "[tds][login7]") {
     auto l = sample_login();
     const Bytes b = encoded(l);
 
-    CHECK(get_u32le(b, 0) == b.size());                // Length
+    CHECK(get_u32le(b, 0) == b.size());                               // Length
     CHECK(to_hex(Bytes(b.begin() + 4, b.begin() + 8)) == "04000074"); // TDS 7.4, LE
     CHECK(get_u16le(b, kIbHostName) == 0x5E); // MS-TDS 4.2: ibHostName = 5E 00
     CHECK(get_u16le(b, kIbHostName + 2) == 11);
@@ -297,8 +379,9 @@ TEST_CASE("encode_login7 writes the TDS 7.2+ layout", "[tds][login7]") {
         CHECK((f[27] & tds::login7_flag::kExtension) != 0);
         CHECK(get_u16le(f, kIbExtension + 2) == 4);
         const std::size_t at = get_u32le(f, get_u16le(f, kIbExtension));
-        CHECK(to_hex(Bytes(f.begin() + static_cast<std::ptrdiff_t>(at), f.end())) ==
-              "0a0100000001" "0100000000" "ff");
+        CHECK(to_hex(Bytes(f.begin() + static_cast<std::ptrdiff_t>(at), f.end())) == "0a0100000001"
+                                                                                     "0100000000"
+                                                                                     "ff");
     }
 }
 

@@ -116,8 +116,8 @@ TEST_CASE("PacketAssembler then MessageAssembler give the same messages whatever
     const Bytes login = load_vector("tedious_login7.hex");
     const Bytes initial_sql = payload_of(load_vector("tedious_initial_sql.hex"));
     const Bytes select1 = load_vector("go_sql_batch.hex");
-    const Bytes stream = concat({prelogin, login, tds::write_message(0x01, initial_sql, 200, 0),
-                                 select1});
+    const Bytes stream =
+        concat({prelogin, login, tds::write_message(0x01, initial_sql, 200, 0), select1});
     const std::vector<Expected> want = {
         {0x12, 0x01, payload_of(prelogin), 1},
         {0x10, 0x01, payload_of(login), 1},
@@ -131,10 +131,10 @@ TEST_CASE("PacketAssembler then MessageAssembler give the same messages whatever
     SECTION("split in two at every byte") {
         for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
             CAPTURE(cut);
-            check_messages(
-                messages_of({prefix(stream, cut),
-                             Bytes(stream.begin() + static_cast<std::ptrdiff_t>(cut), stream.end())}),
-                want);
+            check_messages(messages_of({prefix(stream, cut),
+                                        Bytes(stream.begin() + static_cast<std::ptrdiff_t>(cut),
+                                              stream.end())}),
+                           want);
         }
     }
     SECTION("one byte at a time") {
@@ -221,8 +221,8 @@ TEST_CASE("a message whose last packet has the Ignore bit is marked ignored",
           "[tds][message_assembler]") {
     tds::MessageAssembler m(64 * 1024);
     REQUIRE(m.add(packet(0x01, tds::status::kNormal, Bytes(10, 0x41), 1)));
-    auto r = m.add(packet(0x01, tds::status::kEndOfMessage | tds::status::kIgnore,
-                          Bytes(10, 0x42), 2));
+    auto r =
+        m.add(packet(0x01, tds::status::kEndOfMessage | tds::status::kIgnore, Bytes(10, 0x42), 2));
     REQUIRE(r);
     REQUIRE(*r);
     CHECK((*r)->ignored);

@@ -40,7 +40,10 @@ TEST_CASE("packet header length and SPID are big-endian", "[tds][packet]") {
         w.spid = 0xABCD;
         w.packet_id = 7;
         w.window = 0;
-        CHECK(to_hex(w.serialize()) == "0401" "1234" "abcd" "0700");
+        CHECK(to_hex(w.serialize()) == "0401"
+                                       "1234"
+                                       "abcd"
+                                       "0700");
     }
 }
 
@@ -63,8 +66,14 @@ TEST_CASE("parse_header rejects a truncated header", "[tds][packet]") {
 
 TEST_CASE("parse_header rejects a length below 8 or above 32767", "[tds][packet]") {
     auto with_length = [](std::uint16_t len) {
-        return Bytes{0x04, 0x01, static_cast<std::uint8_t>(len >> 8),
-                     static_cast<std::uint8_t>(len & 0xFF), 0, 0, 1, 0};
+        return Bytes{0x04,
+                     0x01,
+                     static_cast<std::uint8_t>(len >> 8),
+                     static_cast<std::uint8_t>(len & 0xFF),
+                     0,
+                     0,
+                     1,
+                     0};
     };
     SECTION("too short to hold its own header") {
         for (std::uint16_t len : {0, 1, 7}) {
@@ -110,7 +119,9 @@ TEST_CASE("make_packet recomputes the length and keeps the exact bytes", "[tds][
     const Bytes payload = hex("FD 00 00 00 00 00 00 00 00 00 00 00 00");
     auto p = tds::make_packet(h, payload);
     CHECK(p.header.length == 21);
-    CHECK(to_hex(p.bytes) == "04010015003501" "00" "fd000000000000000000000000");
+    CHECK(to_hex(p.bytes) == "04010015003501"
+                             "00"
+                             "fd000000000000000000000000");
     CHECK(to_hex(p.payload()) == to_hex(payload));
 
     SECTION("an empty payload gives a bare header (Attention)") {

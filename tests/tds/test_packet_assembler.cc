@@ -94,8 +94,7 @@ TEST_CASE("PacketAssembler gives the same packets whatever the split of the stre
             ++fed;
             const std::size_t before = got.size();
             drain(a, got);
-            if (packet_index < expected.size() &&
-                fed == boundary + expected[packet_index].size()) {
+            if (packet_index < expected.size() && fed == boundary + expected[packet_index].size()) {
                 REQUIRE(got.size() == before + 1);
                 boundary = fed;
                 ++packet_index;

@@ -20,8 +20,8 @@ Bytes counting_payload(std::size_t n) {
 
 TEST_CASE("write_message puts a small payload in one EOM packet", "[tds][packet_writer]") {
     const Bytes payload = hex("AA BB CC");
-    CHECK(to_hex(tds::write_message(0x04, payload, 4096, 0x0035)) ==
-          "0401000b00350100" "aabbcc");
+    CHECK(to_hex(tds::write_message(0x04, payload, 4096, 0x0035)) == "0401000b00350100"
+                                                                     "aabbcc");
 }
 
 TEST_CASE("write_message of the lab server's PRELOGIN answer gives the 6.1 header",

@@ -79,16 +79,37 @@ const DriverPrelogin kDrivers[] = {
     {"go_prelogin.hex", 1, {0, 1, 2, 3, 4, 5}, 0x02, "2.0.2817.0", "", 0, false, std::nullopt},
     // FreeTDS 1.3.17 encryption=off sends NOT_SUP, instance "MSSQLServer", PacketID 0, and
     // its pid (25293 = 0x62CD) little-endian as THREADID: CD 62 00 00, read big-endian.
-    {"tsql_prelogin.hex", 0, {0, 1, 2, 3, 4}, 0x02, "9.0.0.0", "MSSQLServer", 0xCD620000u, false,
+    {"tsql_prelogin.hex",
+     0,
+     {0, 1, 2, 3, 4},
+     0x02,
+     "9.0.0.0",
+     "MSSQLServer",
+     0xCD620000u,
+     false,
      std::nullopt},
     // FreeTDS with tds version = 7.1: no MARS option; VERSION 8.0.341 as in MS-SSTDS 4.1.
-    {"tsql71_prelogin.hex", 0, {0, 1, 2, 3}, 0x02, "8.0.341.0", "MSSQLServer", 0x99680000u,
-     std::nullopt, std::nullopt},
+    {"tsql71_prelogin.hex",
+     0,
+     {0, 1, 2, 3},
+     0x02,
+     "8.0.341.0",
+     "MSSQLServer",
+     0x99680000u,
+     std::nullopt,
+     std::nullopt},
     // msodbcsql 18.6 Encrypt=optional sends OFF (0x00).
     {"odbc_prelogin.hex", 1, {0, 1, 2, 3, 4, 5}, 0x00, "18.6.2.0", "", 0, false, std::nullopt},
     // mssql-jdbc 12.10.2.0 encrypt=false sends OFF and only VERSION, ENCRYPTION and TRACEID.
-    {"jdbc_prelogin.hex", 0, {0, 1, 5}, 0x00, "12.10.2.0", std::nullopt, std::nullopt,
-     std::nullopt, std::nullopt},
+    {"jdbc_prelogin.hex",
+     0,
+     {0, 1, 5},
+     0x00,
+     "12.10.2.0",
+     std::nullopt,
+     std::nullopt,
+     std::nullopt,
+     std::nullopt},
 };
 
 } // namespace
@@ -331,7 +352,13 @@ TEST_CASE("PRELOGIN keeps unknown option tokens and the wire order", "[tds][prel
         CHECK(p.version()->to_string() == "15.0.2100.0");
         CHECK(p.bytes() == payload);
         REQUIRE(p.set_encryption(0x01));
-        CHECK(to_hex(p.bytes()) == "00000d0006" "01000b0001" "ff" "01" "ee" "0f0008340000" "7777");
+        CHECK(to_hex(p.bytes()) == "00000d0006"
+                                   "01000b0001"
+                                   "ff"
+                                   "01"
+                                   "ee"
+                                   "0f0008340000"
+                                   "7777");
     }
 }
 

@@ -107,8 +107,7 @@ TEST_CASE("an ALL_HEADERS with no header and no text is an empty batch", "[tds][
     CHECK_FALSE(b->transaction_descriptor);
 }
 
-TEST_CASE("a too short transaction descriptor header is skipped, not read",
-          "[tds][sql_batch]") {
+TEST_CASE("a too short transaction descriptor header is skipped, not read", "[tds][sql_batch]") {
     // HeaderLength 10: type 2 with only 4 data bytes.
     auto b = tds::decode_sql_batch(hex("0E 00 00 00 0A 00 00 00 02 00 01 02 03 04 41 00"));
     REQUIRE(b);
@@ -158,8 +157,7 @@ TEST_CASE("ALL_HEADERS lengths that don't add up are errors", "[tds][sql_batch][
         const Bytes payload = payload_of(load_vector("go_sql_batch.hex"));
         for (std::size_t n = 0; n < 22; ++n) {
             CAPTURE(n);
-            CHECK(error_of(tds::decode_sql_batch(prefix(payload, n))) ==
-                  tds::Error::BadAllHeaders);
+            CHECK(error_of(tds::decode_sql_batch(prefix(payload, n))) == tds::Error::BadAllHeaders);
         }
     }
 }
@@ -170,4 +168,32 @@ TEST_CASE("an odd trailing byte in the SQL text becomes U+FFFD", "[tds][sql_batc
     auto d = tds::decode_sql_batch(b);
     REQUIRE(d);
     CHECK(d->text == "SELECT 1\xEF\xBF\xBD");
+}
+
+TEST_CASE("decode_sql_batch reads MS-TDS 4.6's SQL batch", "[tds][sql_batch][spec]") {
+    const Bytes packet = hex("01 01 00 5C 00 00 01 00 16 00 00 00 12 00 00 00"
+                             "02 00 00 00 00 00 00 00 00 01 00 00 00 00 0A 00"
+                             "73 00 65 00 6C 00 65 00 63 00 74 00 20 00 27 00"
+                             "66 00 6F 00 6F 00 27 00 20 00 61 00 73 00 20 00"
+                             "27 00 62 00 61 00 72 00 27 00 0A 00 20 00 20 00"
+                             "20 00 20 00 20 00 20 00 20 00 20 00");
+    REQUIRE(packet.size() == 0x5C);
+    auto b = tds::decode_sql_batch(payload_of(packet));
+    REQUIRE(b);
+    CHECK(b->transaction_descriptor == std::optional<std::uint64_t>(0x0100000000000000));
+    CHECK(b->outstanding_requests == std::optional<std::uint32_t>(0));
+    CHECK(b->text == "\nselect 'foo' as 'bar'\n        ");
+    SECTION("every cut inside its ALL_HEADERS is BadAllHeaders, every later cut is text") {
+        const Bytes payload = payload_of(packet);
+        for (std::size_t n = 0; n < payload.size(); ++n) {
+            CAPTURE(n);
+            auto cut = tds::decode_sql_batch(prefix(payload, n));
+            if (n < 22) {
+                CHECK(error_of(cut) == tds::Error::BadAllHeaders);
+            } else {
+                REQUIRE(cut);
+                CHECK(b->text.rfind(cut->text.substr(0, (n - 22) / 2), 0) == 0);
+            }
+        }
+    }
 }

@@ -1,4 +1,7 @@
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -99,8 +102,8 @@ TEST_CASE("scan_tokens reads the lab server's captured 18456 login failure",
 TEST_CASE("scan_tokens reads what TokenWriter writes", "[tds][token_reader][tokens]") {
     tds::ServerMessage warn{50000, 2, 16, "boom 😀", "srv", "proc", 12};
     const std::uint8_t acked[] = {tds::feature_id::kUtf8Support};
-    const std::uint8_t routing[] = {0x00, 0x05, 0x00, 0x99, 0x05, 0x00, 'h', 0, 'o', 0,
-                                    's', 0,    't', 0,    '1', 0};
+    const std::uint8_t routing[] = {0x00, 0x05, 0x00, 0x99, 0x05, 0x00, 'h', 0,
+                                    'o',  0,    's',  0,    't',  0,    '1', 0};
     auto b = tds::TokenWriter()
                  .login_ack(tds::tds_version::k72, "lab", 15, 2, 0x1234)
                  .feature_ext_ack(acked)
@@ -272,5 +275,125 @@ TEST_CASE("token lengths that run past the data stop the scan", "[tds][token_rea
         auto s = tds::scan_tokens(empty);
         CHECK_FALSE(s.stopped);
         CHECK(s.dones.empty());
+    }
+}
+
+// --- layouts by protocol level --------------------------------------------------------------
+
+namespace {
+
+// MS-TDS 4.4's login response payload (a 7.2 server), without the packet header.
+const char* const kSpecLoginResponse72Payload = R"(
+E3 1B 00 01 06 6D 00 61 00 73 00 74 00 65 00 72 00 06 6D 00 61 00 73 00 74 00 65 00 72 00
+AB 58 00 45 16 00 00 02 00 25 00 43 00 68 00 61 00 6E 00 67 00 65 00 64 00 20 00 64 00 61
+00 74 00 61 00 62 00 61 00 73 00 65 00 20 00 63 00 6F 00 6E 00 74 00 65 00 78 00 74 00 20
+00 74 00 6F 00 20 00 27 00 6D 00 61 00 73 00 74 00 65 00 72 00 27 00 2E 00 00 00 00 00 00
+00 E3 08 00 07 05 09 04 D0 00 34 00 E3 17 00 02 0A 75 00 73 00 5F 00 65 00 6E 00 67 00 6C
+00 69 00 73 00 68 00 00 E3 13 00 04 04 34 00 30 00 39 00 36 00 04 34 00 30 00 39 00 36 00
+AB 5C 00 47 16 00 00 01 00 27 00 43 00 68 00 61 00 6E 00 67 00 65 00 64 00 20 00 6C 00 61
+00 6E 00 67 00 75 00 61 00 67 00 65 00 20 00 73 00 65 00 74 00 74 00 69 00 6E 00 67 00 20
+00 74 00 6F 00 20 00 75 00 73 00 5F 00 65 00 6E 00 67 00 6C 00 69 00 73 00 68 00 2E 00 00
+00 00 00 00 00 AD 36 00 01 72 09 00 02 16 4D 00 69 00 63 00 72 00 6F 00 73 00 6F 00 66 00
+74 00 20 00 53 00 51 00 4C 00 20 00 53 00 65 00 72 00 76 00 65 00 72 00 00 00 00 00 00 00
+00 00 FD 00 00 00 00 00 00 00 00 00 00 00 00)";
+
+// The same response as a 7.1 server sends it: LineNumber USHORT, DoneRowCount LONG, LOGINACK
+// 0x71000001.
+tds::TokenWriter login_response(tds::Level level, std::uint32_t ack) {
+    tds::TokenWriter w(level);
+    w.env_change(tds::env_type::kDatabase, "master", "master")
+        .info({5701, 2, 0, "Changed database context to 'master'.", "", "", 3})
+        .env_change(tds::env_type::kPacketSize, "4096", "4096")
+        .login_ack(ack, "Microsoft SQL Server", 8, 0, 2039)
+        .done(tds::done_status::kCount, 0, 7);
+    return w;
+}
+
+} // namespace
+
+TEST_CASE("scan_tokens reads MS-TDS 4.4's login response at 7.2", "[tds][token_reader][spec]") {
+    const Bytes payload = hex(kSpecLoginResponse72Payload);
+    REQUIRE(payload.size() == 0x161 - 8);
+    auto s = tds::scan_tokens(payload, tds::Level::V72);
+    CHECK_FALSE(s.stopped);
+    REQUIRE(s.login_ack);
+    CHECK(s.login_ack->tds_version == 0x72090002);
+    CHECK(s.login_ack->prog_name == std::string("Microsoft SQL Server\0\0", 22));
+    CHECK(env_types(s) == std::vector<std::uint8_t>{1, 7, 2, 4});
+    REQUIRE(s.infos.size() == 2);
+    CHECK(s.infos[0].number == 5701);
+    CHECK(s.infos[0].state == 2);
+    CHECK(s.infos[1].number == 5703);
+    REQUIRE(s.dones.size() == 1);
+}
+
+TEST_CASE("scan_tokens reads pre-7.2 layouts: USHORT line numbers, LONG row counts",
+          "[tds][token_reader][spec]") {
+    for (tds::Level l : {tds::Level::V70, tds::Level::V71}) {
+        CAPTURE(l);
+        const auto b = login_response(l, 0x71000001).take();
+        auto s = tds::scan_tokens(b, l);
+        CHECK_FALSE(s.stopped);
+        REQUIRE(s.infos.size() == 1);
+        CHECK(s.infos[0].line == 3);
+        REQUIRE(s.login_ack);
+        CHECK(s.login_ack->tds_version == 0x71000001);
+        REQUIRE(s.dones.size() == 1);
+        CHECK(s.dones[0].row_count == 7);
+        CHECK(s.dones[0].status == tds::done_status::kCount);
+        // Read with 7.2 layouts, the same bytes do not parse.
+        CHECK(tds::scan_tokens(b, tds::Level::V74).stopped);
+    }
+    SECTION("DONEPROC and DONEINPROC are 9 bytes too") {
+        auto b = tds::TokenWriter(tds::Level::V71)
+                     .done(tds::done_status::kMore, 0xC1, 2, tds::token::kDoneInProc)
+                     .return_status(0)
+                     .done(tds::done_status::kFinal, 0xE0, 0, tds::token::kDoneProc)
+                     .take();
+        REQUIRE(b.size() == 9 + 5 + 9);
+        auto s = tds::scan_tokens(b, tds::Level::V71);
+        CHECK_FALSE(s.stopped);
+        REQUIRE(s.dones.size() == 2);
+        CHECK(s.dones[0].type == tds::token::kDoneInProc);
+        CHECK(s.dones[0].row_count == 2);
+        CHECK(s.dones[1].type == tds::token::kDoneProc);
+    }
+}
+
+TEST_CASE("scan_tokens keeps the type of transaction ENVCHANGEs", "[tds][token_reader]") {
+    auto b =
+        tds::TokenWriter(tds::Level::V72)
+            .env_transaction(tds::env_type::kBeginTransaction, 0x0102030405060708, std::nullopt)
+            .env_transaction(tds::env_type::kCommitTransaction, std::nullopt, 0x0102030405060708)
+            .env_transaction(tds::env_type::kRollbackTransaction, std::nullopt, 9)
+            .env_change_bytes(tds::env_type::kResetConnectionAck, {}, {})
+            .done(0)
+            .take();
+    auto s = tds::scan_tokens(b, tds::Level::V72);
+    CHECK_FALSE(s.stopped);
+    CHECK(env_types(s) == std::vector<std::uint8_t>{8, 9, 10, 18});
+}
+
+TEST_CASE("every truncation of a 7.0 and a 7.1 login response stops cleanly",
+          "[tds][token_reader][hostile]") {
+    for (tds::Level l : {tds::Level::V70, tds::Level::V71}) {
+        CAPTURE(l);
+        const Bytes full = login_response(l, l == tds::Level::V70 ? 0x07000000 : 0x71000001).take();
+        std::size_t complete = 0;
+        for (std::size_t n = 0; n <= full.size(); ++n) {
+            CAPTURE(n);
+            auto s = tds::scan_tokens(prefix(full, n), l);
+            const std::size_t found =
+                s.env_changes.size() + s.infos.size() + (s.login_ack ? 1 : 0) + s.dones.size();
+            CHECK(found >= complete); // a longer prefix never finds fewer tokens
+            complete = found;
+            if (n == full.size()) {
+                CHECK_FALSE(s.stopped);
+                CHECK(found == 5);
+            } else if (s.stopped) {
+                CHECK(s.stopped_at <= n);
+                CHECK((*s.stopped == tds::Error::Truncated || *s.stopped == tds::Error::BadToken));
+            }
+        }
     }
 }

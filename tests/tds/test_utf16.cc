@@ -13,7 +13,8 @@ const std::string kReplacement = "\xEF\xBF\xBD"; // U+FFFD in UTF-8
 }
 
 TEST_CASE("utf16 converts ASCII both ways", "[tds][utf16]") {
-    CHECK(to_hex(tds::utf8_to_utf16le("lab")) == "6c00610062" "00");
+    CHECK(to_hex(tds::utf8_to_utf16le("lab")) == "6c00610062"
+                                                 "00");
     CHECK(tds::utf16le_to_utf8(hex("6C 00 61 00 62 00")) == "lab");
     CHECK(tds::utf8_to_utf16le("").empty());
     CHECK(tds::utf16le_to_utf8({}).empty());
@@ -56,8 +57,7 @@ TEST_CASE("broken UTF-16 becomes U+FFFD, never an error", "[tds][utf16]") {
         CHECK(tds::utf16le_to_utf8(hex("3D D8 41 00")) == kReplacement + "A");
     }
     SECTION("two high surrogates then a low one: one replacement, then the pair") {
-        CHECK(tds::utf16le_to_utf8(hex("3D D8 3D D8 00 DE")) ==
-              kReplacement + "\xF0\x9F\x98\x80");
+        CHECK(tds::utf16le_to_utf8(hex("3D D8 3D D8 00 DE")) == kReplacement + "\xF0\x9F\x98\x80");
     }
     SECTION("a lone low surrogate") {
         CHECK(tds::utf16le_to_utf8(hex("00 DE 41 00")) == kReplacement + "A");
@@ -73,11 +73,15 @@ TEST_CASE("broken UTF-16 becomes U+FFFD, never an error", "[tds][utf16]") {
 
 TEST_CASE("broken UTF-8 becomes U+FFFD in UTF-16", "[tds][utf16]") {
     SECTION("a lead byte cut short at the end") {
-        CHECK(to_hex(tds::utf8_to_utf16le("A\xC3")) == "4100" "fdff");
-        CHECK(to_hex(tds::utf8_to_utf16le("\xE2\x82")) == "fdff" "fdff");
+        CHECK(to_hex(tds::utf8_to_utf16le("A\xC3")) == "4100"
+                                                       "fdff");
+        CHECK(to_hex(tds::utf8_to_utf16le("\xE2\x82")) == "fdff"
+                                                          "fdff");
     }
     SECTION("a stray continuation byte") {
-        CHECK(to_hex(tds::utf8_to_utf16le("\x80" "A")) == "fdff" "4100");
+        CHECK(to_hex(tds::utf8_to_utf16le("\x80"
+                                          "A")) == "fdff"
+                                                   "4100");
     }
     SECTION("a code point above U+10FFFF") {
         CHECK(to_hex(tds::utf8_to_utf16le("\xF4\x90\x80\x80")) == "fdff");
