@@ -47,8 +47,55 @@ std::uint32_t option_bit_of(const std::string& name) {
     return 0;
 }
 
-std::string unquote(const std::string& s) {
-    return s;
+// official_language: the sys.syslanguages name for a name or alias SET LANGUAGE accepts
+// (SQL Server reports the official name: SET LANGUAGE Italian says "Italiano").
+std::optional<std::string> official_language(std::string requested) {
+    if (!requested.empty() &&
+        (requested.front() == '\'' || requested.front() == '[' || requested.front() == '"')) {
+        requested = requested.substr(1, requested.size() - 2);
+    }
+    static const std::pair<std::string_view, std::string_view> kLanguages[] = {
+        {"us_english", "English"},
+        {"Deutsch", "German"},
+        {"Français", "French"},
+        {"日本語", "Japanese"},
+        {"Dansk", "Danish"},
+        {"Español", "Spanish"},
+        {"Italiano", "Italian"},
+        {"Nederlands", "Dutch"},
+        {"Norsk", "Norwegian"},
+        {"Português", "Portuguese"},
+        {"Suomi", "Finnish"},
+        {"Svenska", "Swedish"},
+        {"čeština", "Czech"},
+        {"magyar", "Hungarian"},
+        {"polski", "Polish"},
+        {"română", "Romanian"},
+        {"hrvatski", "Croatian"},
+        {"slovenčina", "Slovak"},
+        {"slovenski", "Slovenian"},
+        {"ελληνικά", "Greek"},
+        {"български", "Bulgarian"},
+        {"русский", "Russian"},
+        {"Türkçe", "Turkish"},
+        {"British", "British English"},
+        {"eesti", "Estonian"},
+        {"latviešu", "Latvian"},
+        {"lietuvių", "Lithuanian"},
+        {"Português (Brasil)", "Brazilian"},
+        {"繁體中文", "Traditional Chinese"},
+        {"한국어", "Korean"},
+        {"简体中文", "Simplified Chinese"},
+        {"Arabic", "Arabic"},
+        {"ไทย", "Thai"},
+        {"norsk (bokmål)", "Bokmål"},
+    };
+    for (auto [name, alias] : kLanguages) {
+        if (iequals(requested, name) || iequals(requested, alias)) {
+            return std::string(name);
+        }
+    }
+    return std::nullopt;
 }
 
 } // namespace
@@ -184,6 +231,7 @@ void BatchExecutor::error(const SqlError& e, std::uint32_t line, std::uint16_t c
     m.line = line;
     out_.error(m);
     session_.last_error = static_cast<std::int32_t>(e.number);
+    ++errors_;
     outcome_.error = e.number;
     if (outcome_.note.empty()) {
         outcome_.note = "answered error " + std::to_string(e.number) + ": " + e.text;
@@ -212,8 +260,148 @@ BatchExecutor::Flow BatchExecutor::fail(const SqlError& e, std::uint32_t line,
     return Flow::Next;
 }
 
+namespace {
+
+// The compile-time check SQL Server makes before running a batch: every variable a statement
+// uses must be declared earlier in the batch (137 otherwise, and nothing runs).
+struct VariableCheck {
+    std::vector<std::string> declared;
+    std::optional<std::pair<std::string, std::uint32_t>> missing;
+
+    bool known(const std::string& name) const {
+        return std::find(declared.begin(), declared.end(), name) != declared.end();
+    }
+    void use(const std::string& name, std::uint32_t line) {
+        if (!missing && !known(name)) {
+            missing = std::make_pair(name, line);
+        }
+    }
+    void expr(const ExprPtr& e, std::uint32_t line) {
+        if (!e) {
+            return;
+        }
+        std::visit(Overloaded{
+                       [&](const VariableRef& v) { use(v.name, line); },
+                       [&](const FunctionCall& f) {
+                           for (const auto& a : f.args) {
+                               expr(a, line);
+                           }
+                       },
+                       [&](const Cast& c) { expr(c.expr, line); },
+                       [&](const Unary& u) { expr(u.operand, line); },
+                       [&](const Binary& b) {
+                           expr(b.lhs, line);
+                           expr(b.rhs, line);
+                       },
+                       [&](const Not& n) { expr(n.operand, line); },
+                       [&](const IsNull& n) { expr(n.operand, line); },
+                       [&](const Literal&) {},
+                       [&](const SystemVariableRef&) {},
+                       [&](const Niladic&) {},
+                       [&](const ColumnRef&) {},
+                       [&](const ObjectAccess&) {},
+                   },
+                   e->node);
+    }
+    void name(const std::string& n, std::uint32_t line) {
+        if (!n.empty() && n.front() == '@') {
+            use(lower_ascii(n), line);
+        }
+    }
+    void statement(const Statement& s) {
+        const std::uint32_t line = s.line;
+        std::visit(Overloaded{
+                       [&](const SelectStmt& n) {
+                           for (const auto& i : n.items) {
+                               expr(i.expr, line);
+                               if (i.assign_to) {
+                                   use(*i.assign_to, line);
+                               }
+                           }
+                           if (n.where) {
+                               expr(*n.where, line);
+                           }
+                       },
+                       [&](const SetVariable& n) {
+                           use(n.variable, line);
+                           expr(n.expr, line);
+                       },
+                       [&](const Declare& n) {
+                           for (const auto& v : n.variables) {
+                               if (v.init) {
+                                   expr(*v.init, line);
+                               }
+                               declared.push_back(v.name);
+                           }
+                       },
+                       [&](const Block& n) {
+                           for (const auto& b : n.body) {
+                               statement(*b);
+                           }
+                       },
+                       [&](const If& n) {
+                           expr(n.condition, line);
+                           statement(*n.then_branch);
+                           if (n.else_branch) {
+                               statement(*n.else_branch);
+                           }
+                       },
+                       [&](const Print& n) { expr(n.message, line); },
+                       [&](const Exec& n) {
+                           for (const auto& a : n.args) {
+                               if (a.value) {
+                                   expr(*a.value, line);
+                               }
+                           }
+                           if (n.return_variable) {
+                               use(*n.return_variable, line);
+                           }
+                       },
+                       [&](const ExecString& n) { expr(n.text, line); },
+                       [&](const Raiserror& n) {
+                           expr(n.message, line);
+                           expr(n.severity, line);
+                           expr(n.state, line);
+                       },
+                       [&](const BeginTran& n) { name(n.name, line); },
+                       [&](const RollbackTran& n) { name(n.name, line); },
+                       [&](const SaveTran& n) { name(n.name, line); },
+                       [&](const SetOption&) {},
+                       [&](const SetIsolation&) {},
+                       [&](const Use&) {},
+                       [&](const CommitTran&) {},
+                       [&](const Return&) {},
+                       [&](const Dbcc&) {},
+                       [&](const DataAccess&) {},
+                       [&](const NotPermitted&) {},
+                       [&](const Drop&) {},
+                   },
+                   s.node);
+    }
+};
+
+bool is_control(const Statement& s) {
+    return std::holds_alternative<If>(s.node) || std::holds_alternative<Block>(s.node) ||
+           std::holds_alternative<Declare>(s.node);
+}
+
+} // namespace
+
 RunOutcome BatchExecutor::run(const std::vector<StatementPtr>& statements) {
+    VariableCheck check;
+    for (const auto& [name, value] : variables_) {
+        check.declared.push_back(name); // procedure parameters
+    }
     for (const auto& s : statements) {
+        check.statement(*s);
+    }
+    if (check.missing) {
+        error(errors::undeclared_variable(check.missing->first), check.missing->second, cc::kNone);
+        outcome_.aborted = true;
+        return outcome_;
+    }
+    for (const auto& s : statements) {
+
         Flow f = execute(*s);
         ++outcome_.statements_run;
         if (f != Flow::Next) {
@@ -224,6 +412,23 @@ RunOutcome BatchExecutor::run(const std::vector<StatementPtr>& statements) {
 }
 
 BatchExecutor::Flow BatchExecutor::execute(const Statement& s) {
+    // @@ERROR and @@ROWCOUNT describe the statement before: a statement that raises nothing
+    // sets @@ERROR to 0, one that counts no rows sets @@ROWCOUNT to 0 (their reference pages).
+    const std::size_t errors_before = errors_;
+    row_count_set_ = false;
+    Flow f = run_statement(s);
+    if (!is_control(s)) {
+        if (errors_ == errors_before) {
+            session_.last_error = 0;
+        }
+        if (!row_count_set_) {
+            session_.last_row_count = 0;
+        }
+    }
+    return f;
+}
+
+BatchExecutor::Flow BatchExecutor::run_statement(const Statement& s) {
     flush_pending(true);
     const std::uint32_t line = s.line;
     if (session_.no_exec || session_.parse_only) {
@@ -263,6 +468,8 @@ BatchExecutor::Flow BatchExecutor::execute(const Statement& s) {
                     return fail(c.error(), line, cc::kSet);
                 }
                 it->second = std::move(*c);
+                session_.last_row_count = 1;
+                row_count_set_ = true;
                 done(ds::kFinal, cc::kSet, 0);
                 return Flow::Next;
             },
@@ -398,7 +605,7 @@ BatchExecutor::Flow BatchExecutor::execute(const Statement& s) {
                 outcome_.read_object = true;
                 outcome_.note = "the stand-in holds no data: " + n.verb + " on '" + n.object +
                                 "' answered with error 208";
-                return fail(errors::invalid_object(unquote(n.object)), line,
+                return fail(errors::invalid_object(n.object), line,
                             n.verb == "insert"   ? cc::kInsert
                             : n.verb == "update" ? cc::kUpdate
                             : n.verb == "delete" ? cc::kDelete
@@ -476,6 +683,7 @@ BatchExecutor::Flow BatchExecutor::select(const SelectStmt& s, std::uint32_t lin
     std::uint16_t status = session_.option(option_bit::kNoCount) ? ds::kFinal : ds::kCount;
     if (assignments > 0) {
         session_.last_row_count = 1;
+        row_count_set_ = true;
         done(status, cc::kSelect, 1);
         return Flow::Next;
     }
@@ -486,7 +694,7 @@ BatchExecutor::Flow BatchExecutor::select(const SelectStmt& s, std::uint32_t lin
         rows = 1;
     }
     session_.last_row_count = static_cast<std::int64_t>(rows);
-    session_.last_error = 0;
+    row_count_set_ = true;
     done(status, cc::kSelect, rows);
     return Flow::Next;
 }
@@ -546,11 +754,17 @@ BatchExecutor::Flow BatchExecutor::set_option(const SetOption& s, std::uint32_t 
         } else if (name == "parseonly") {
             session_.parse_only = on;
         } else if (name == "language") {
-            std::string lang = s.value;
-            if (!lang.empty() && (lang.front() == '\'' || lang.front() == '[')) {
-                lang = lang.substr(1, lang.size() - 2);
+            auto known = official_language(s.value);
+            if (!known) {
+                return fail(SqlError{2741, 1, 16,
+                                     "SET LANGUAGE failed because '" + s.value +
+                                         "' is not an official language name or a language "
+                                         "alias on this SQL Server.",
+                                     ErrorScope::Statement},
+                            line, cc::kSet);
             }
-            if (!iequals(lang, session_.language)) {
+            std::string lang = *known;
+            if (lang != session_.language) {
                 std::string old = session_.language;
                 session_.language = lang;
                 out_.env_change(tds::env_type::kLanguage, lang, old);
@@ -668,6 +882,22 @@ BatchExecutor::Flow BatchExecutor::exec(const Exec& s, std::uint32_t line) {
         auto it = variables_.find(*s.return_variable);
         if (it != variables_.end()) {
             it->second.value = tds::Value{std::int64_t{r.status}};
+        }
+    }
+    // OUTPUT arguments receive the procedure's output values, by position.
+    for (const auto& o : r.outputs) {
+        if (o.ordinal >= s.args.size() || !s.args[o.ordinal].output || !s.args[o.ordinal].value) {
+            continue;
+        }
+        const auto* var = std::get_if<VariableRef>(&(*s.args[o.ordinal].value)->node);
+        if (var == nullptr) {
+            continue;
+        }
+        auto it = variables_.find(var->name);
+        if (it != variables_.end()) {
+            if (auto c = convert(o.value, it->second.type)) {
+                it->second = std::move(*c);
+            }
         }
     }
     out_.done(static_cast<std::uint16_t>(ds::kMore | (r.aborted ? ds::kError : 0)), cc::kExecute, 0,

@@ -54,6 +54,7 @@ class BatchExecutor {
     enum class Flow : std::uint8_t { Next, Abort, Return };
 
     Flow execute(const Statement& s);
+    Flow run_statement(const Statement& s);
     Flow select(const SelectStmt& s, std::uint32_t line);
     Flow set_option(const SetOption& s, std::uint32_t line);
     Flow use(const Use& s, std::uint32_t line);
@@ -86,6 +87,8 @@ class BatchExecutor {
     };
     std::optional<PendingDone> pending_;
     bool wrote_done_ = false;
+    std::size_t errors_ = 0;     // errors written so far (for @@ERROR)
+    bool row_count_set_ = false; // the current statement set @@ROWCOUNT
 };
 
 // Transactions, shared by T-SQL statements and Transaction Manager requests: each writes the

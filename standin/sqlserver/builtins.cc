@@ -305,6 +305,18 @@ Value server_property(const std::string& name, const EvalContext& c) {
     return Value{}; // SQL Server answers NULL for a property it does not know
 }
 
+// The base type SERVERPROPERTY documents for a property whose value is not int or nvarchar.
+tds::SqlType server_property_base(const std::string& name) {
+    const std::string p = lower_ascii(name);
+    if (p == "editionid") {
+        return tds::SqlType::BigInt;
+    }
+    if (p == "sqlcharset" || p == "sqlsortorder") {
+        return tds::SqlType::TinyInt;
+    }
+    return tds::SqlType::Variant;
+}
+
 Value connection_property(const std::string& name, const EvalContext& c) {
     const std::string p = lower_ascii(name);
     if (p == "net_transport" || p == "physical_net_transport") {
@@ -530,7 +542,7 @@ const FunctionEntry kFunctions[] = {
      [](const Args& a, const EvalContext& c) -> Evaluated {
          std::string name = a.empty() ? c.session.database : as_text(a[0]).value_or("");
          auto i = database_index(c.server, name);
-         return i ? smallint_of(static_cast<std::int64_t>(*i) + 1) : null_of(tds::smallint_type());
+         return i ? int_of(static_cast<std::int64_t>(*i) + 1) : null_of(tds::int_type());
      }},
     {"suser_sname", 0, 1,
      [](const Args&, const EvalContext& c) -> Evaluated {
@@ -582,7 +594,10 @@ const FunctionEntry kFunctions[] = {
      }},
     {"serverproperty", 1, 1,
      [](const Args& a, const EvalContext& c) -> Evaluated {
-         return variant_of(server_property(as_text(a[0]).value_or(""), c));
+         const std::string name = as_text(a[0]).value_or("");
+         TypedValue v = variant_of(server_property(name, c));
+         v.type.variant_base = server_property_base(name);
+         return v;
      }},
     {"connectionproperty", 1, 1,
      [](const Args& a, const EvalContext& c) -> Evaluated {

@@ -108,6 +108,62 @@ std::optional<std::int64_t> to_int(const Value& v) {
     return std::nullopt;
 }
 
+// round_to_scale: a decimal at `scale` digits after the point, rounded half away from zero,
+// as CAST to decimal(p, s) does.
+tds::Decimal round_to_scale(tds::Decimal d, std::uint8_t scale) {
+    if (d.scale <= scale) {
+        d.digits.append(scale - d.scale, '0');
+        d.scale = scale;
+        return d;
+    }
+    const std::size_t cut = d.scale - scale;
+    std::string digits = d.digits;
+    if (digits.size() <= cut) {
+        digits.insert(0, cut - digits.size() + 1, '0');
+    }
+    const bool round_up = digits[digits.size() - cut] >= '5';
+    digits.resize(digits.size() - cut);
+    if (round_up) {
+        std::size_t k = digits.size();
+        while (k > 0) {
+            --k;
+            if (digits[k] == '9') {
+                digits[k] = '0';
+                if (k == 0) {
+                    digits.insert(digits.begin(), '1');
+                }
+            } else {
+                ++digits[k];
+                break;
+            }
+        }
+    }
+    auto first = digits.find_first_not_of('0');
+    d.digits = first == std::string::npos ? "0" : digits.substr(first);
+    d.scale = scale;
+    d.negative = d.negative && d.digits != "0";
+    return d;
+}
+
+// float_style0: a float as CAST(... AS varchar) shows it (style 0: at most six significant
+// digits, scientific notation with a three-digit exponent when needed).
+std::string float_style0(double x) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.6g", x);
+    std::string s = buf;
+    auto e = s.find('e');
+    if (e != std::string::npos) {
+        std::string mant = s.substr(0, e);
+        char sign = s[e + 1];
+        std::string exp = s.substr(e + 2);
+        while (exp.size() < 3) {
+            exp.insert(0, "0");
+        }
+        s = mant + "e" + sign + exp;
+    }
+    return s;
+}
+
 std::string value_text(const TypedValue& v) {
     return tds::format_value(v.value, v.type).value_or("");
 }
@@ -472,7 +528,10 @@ Evaluated convert(const TypedValue& v, const TypeInfo& to) {
         return out;
     }
     if (is_string(to.type)) {
-        std::string text = value_text(v);
+        std::string text =
+            (from == SqlType::Float || from == SqlType::Real)
+                ? float_style0(std::get_if<double>(&v.value) ? *std::get_if<double>(&v.value) : 0.0)
+                : value_text(v);
         // truncated to the target length, as CAST does for strings
         const std::uint32_t max_chars = chars_of(to);
         auto units = tds::utf8_to_utf16le(text);
@@ -521,7 +580,15 @@ Evaluated convert(const TypedValue& v, const TypeInfo& to) {
             return std::unexpected(
                 errors::conversion_failed(type_name(v.type), value_text(v), type_name(to)));
         }
-        out.value = *d;
+        if (to.type == SqlType::Decimal || to.type == SqlType::Numeric) {
+            auto scaled = round_to_scale(*d, to.scale);
+            if (scaled.digits.size() > to.precision && scaled.digits != "0") {
+                return std::unexpected(errors::arithmetic_overflow(type_name(to)));
+            }
+            out.value = scaled;
+        } else {
+            out.value = round_to_scale(*d, 4); // money: four decimals
+        }
         return out;
     }
     if (to.type == SqlType::VarBinary || to.type == SqlType::Binary) {
@@ -668,78 +735,93 @@ Evaluated evaluate(const Expr& e, const EvalContext& ctx) {
         e.node);
 }
 
-std::expected<bool, SqlError> evaluate_condition(const Expr& e, const EvalContext& ctx) {
+namespace {
+
+// Truth is SQL's three-valued logic: true, false or unknown (nullopt), so that NOT of an
+// unknown stays unknown ("NOT (Transact-SQL)").
+using Truth = std::expected<std::optional<bool>, SqlError>;
+
+Truth truth(const Expr& e, const EvalContext& ctx) {
     if (const auto* b = std::get_if<Binary>(&e.node)) {
         if (b->op == "and" || b->op == "or") {
-            auto l = evaluate_condition(*b->lhs, ctx);
+            auto l = truth(*b->lhs, ctx);
             if (!l) {
                 return l;
             }
-            if (b->op == "and" && !*l) {
-                return false;
+            const bool is_and = b->op == "and";
+            if (*l && **l != is_and) {
+                return *l; // false AND x, true OR x
             }
-            if (b->op == "or" && *l) {
-                return true;
+            auto r = truth(*b->rhs, ctx);
+            if (!r) {
+                return r;
             }
-            return evaluate_condition(*b->rhs, ctx);
+            if (*r && **r != is_and) {
+                return *r;
+            }
+            if (!*l || !*r) {
+                return std::optional<bool>{};
+            }
+            return std::optional<bool>{is_and};
         }
-        auto l = evaluate(*b->lhs, ctx);
-        if (!l) {
-            return std::unexpected(l.error());
+        static constexpr std::string_view kCompare[] = {"=",  "<>", "!=", "<", ">",
+                                                        "<=", ">=", "!<", "!>"};
+        if (std::find(std::begin(kCompare), std::end(kCompare), b->op) != std::end(kCompare)) {
+            auto l = evaluate(*b->lhs, ctx);
+            if (!l) {
+                return std::unexpected(l.error());
+            }
+            auto r = evaluate(*b->rhs, ctx);
+            if (!r) {
+                return std::unexpected(r.error());
+            }
+            auto c = compare(*l, *r);
+            if (!c) {
+                return std::optional<bool>{};
+            }
+            const std::string& op = b->op;
+            bool result = op == "="                  ? *c == 0
+                          : op == "<>" || op == "!=" ? *c != 0
+                          : op == "<"                ? *c < 0
+                          : op == ">"                ? *c > 0
+                          : op == "<=" || op == "!>" ? *c <= 0
+                                                     : *c >= 0; // >=, !<
+            return std::optional<bool>{result};
         }
-        auto r = evaluate(*b->rhs, ctx);
-        if (!r) {
-            return std::unexpected(r.error());
-        }
-        auto c = compare(*l, *r);
-        if (!c) {
-            return false;
-        }
-        const std::string& op = b->op;
-        if (op == "=") {
-            return *c == 0;
-        }
-        if (op == "<>" || op == "!=") {
-            return *c != 0;
-        }
-        if (op == "<" || op == "!>") {
-            return op == "<" ? *c < 0 : *c <= 0;
-        }
-        if (op == ">" || op == "!<") {
-            return op == ">" ? *c > 0 : *c >= 0;
-        }
-        if (op == "<=") {
-            return *c <= 0;
-        }
-        if (op == ">=") {
-            return *c >= 0;
-        }
-        // arithmetic used as a condition: SQL Server rejects it (4145); true when non-zero here
-        auto v = evaluate(e, ctx);
-        if (!v) {
-            return std::unexpected(v.error());
-        }
-        return to_int(v->value).value_or(0) != 0;
     }
     if (const auto* n = std::get_if<Not>(&e.node)) {
-        auto c = evaluate_condition(*n->operand, ctx);
-        if (!c) {
+        auto c = truth(*n->operand, ctx);
+        if (!c || !*c) {
             return c;
         }
-        return !*c;
+        return std::optional<bool>{!**c};
     }
     if (const auto* n = std::get_if<IsNull>(&e.node)) {
         auto v = evaluate(*n->operand, ctx);
         if (!v) {
             return std::unexpected(v.error());
         }
-        return tds::is_null(v->value) != n->negated;
+        return std::optional<bool>{tds::is_null(v->value) != n->negated};
     }
+    // a value used as a condition (SQL Server rejects most with 4145): non-zero is true
     auto v = evaluate(e, ctx);
     if (!v) {
         return std::unexpected(v.error());
     }
-    return to_int(v->value).value_or(0) != 0;
+    if (tds::is_null(v->value)) {
+        return std::optional<bool>{};
+    }
+    return std::optional<bool>{to_int(v->value).value_or(0) != 0};
+}
+
+} // namespace
+
+std::expected<bool, SqlError> evaluate_condition(const Expr& e, const EvalContext& ctx) {
+    auto t = truth(e, ctx);
+    if (!t) {
+        return std::unexpected(t.error());
+    }
+    return t->value_or(false); // unknown is not true
 }
 
 } // namespace standin::sqlserver

@@ -222,10 +222,13 @@ std::optional<Responder::Reply> Responder::begin_request(const tds::Message& mes
     const bool reset_skip_tran =
         (message.first_status & tds::status::kResetConnectionSkipTran) != 0;
     if (reset || reset_skip_tran) {
-        reset_session(session_, w, reset_skip_tran && !reset);
+        // The acknowledgement opens the answer; what the reset itself changes (the rollback
+        // of an open transaction) follows it. MS-TDS fixes neither order: this is the one
+        // SqlClient's reset handling reads naturally (ack, then the state after the reset).
         if (tds::is_72_plus(session_.level)) {
             w.env_change_bytes(tds::env_type::kResetConnectionAck, {}, {});
         }
+        reset_session(session_, w, reset_skip_tran && !reset);
         return std::nullopt; // a reset request describes the transaction it had: not checked
     }
     if (descriptor && *descriptor != 0 && *descriptor != session_.transaction) {
@@ -288,8 +291,7 @@ Responder::Reply Responder::answer_rpc(const tds::Message& message) {
         const bool last = i + 1 == rpc->calls.size();
         if (last && rpc->parameter_error) {
             std::size_t n = rpc->failed_parameter;
-            std::string name =
-                n >= 1 && n - 1 < call.parameters.size() ? call.parameters[n - 1].name : "";
+            const std::string& name = rpc->failed_parameter_name;
             auto e = errors::bad_rpc_parameter(n, name, rpc->failed_type_token);
             tds::ServerMessage m{e.number, e.state, e.severity, e.text, config_.server.server_name,
                                  "",       1};

@@ -242,8 +242,8 @@ class Lexer {
             }
             return make(TokenKind::Word, std::move(word));
         }
-        static constexpr std::string_view kTwo[] = {"<=", ">=", "<>", "!=", "!<", "!>",
-                                                    "+=", "-=", "*=", "/=", "::"};
+        static constexpr std::string_view kTwo[] = {"<=", ">=", "<>", "!=", "!<", "!>", "+=", "-=",
+                                                    "*=", "/=", "%=", "&=", "|=", "^=", "::"};
         for (auto two : kTwo) {
             if (s_.substr(i_, 2) == two) {
                 advance();

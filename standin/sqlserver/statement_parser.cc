@@ -498,8 +498,10 @@ class Parser {
         accept("all");
         accept("distinct");
         if (accept("top")) {
+            // TOP (expression) or TOP n: without parentheses only a constant or a variable,
+            // so `TOP 10 * FROM t` is 10 rows of *, not 10 times FROM.
             bool paren = accept_symbol("(");
-            auto n = expression();
+            auto n = paren ? expression() : primary();
             if (!n) {
                 return std::unexpected(n.error());
             }
@@ -507,6 +509,9 @@ class Parser {
                 return std::unexpected(near(peek()));
             }
             accept("percent");
+            if (accept("with")) {
+                accept("ties");
+            }
         }
         while (true) {
             if (accept_symbol("*")) {
@@ -622,8 +627,10 @@ class Parser {
             SetVariable s;
             s.variable = lower_ascii(take().text);
             const SqlToken& op = peek();
-            if (!(op.is_symbol("=") || op.is_symbol("+=") || op.is_symbol("-=") ||
-                  op.is_symbol("*=") || op.is_symbol("/="))) {
+            static constexpr std::string_view kAssign[] = {
+                "=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^="};
+            if (std::none_of(std::begin(kAssign), std::end(kAssign),
+                             [&](std::string_view a) { return op.is_symbol(a); })) {
                 return std::unexpected(near(op));
             }
             s.op = take().text;
@@ -1338,7 +1345,8 @@ class Parser {
             return TypedValue{numeric_type(p, 0), Value{*d}};
         }
         // SQL Server types 1.50 as numeric(3, 2): precision counts every digit written.
-        std::size_t int_digits = d->digits.size() > d->scale ? d->digits.size() - d->scale : 1;
+        // Leading zeros do not count: 0.5 is numeric(1, 1).
+        std::size_t int_digits = d->digits.size() > d->scale ? d->digits.size() - d->scale : 0;
         auto p = static_cast<std::uint8_t>(std::min<std::size_t>(int_digits + d->scale, 38));
         return TypedValue{numeric_type(std::max<std::uint8_t>(p, 1), d->scale), Value{*d}};
     }

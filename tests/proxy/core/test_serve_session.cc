@@ -346,3 +346,50 @@ TEST_CASE("garbage, unknown first bytes and a login timer each end the session",
         CHECK(h.closed);
     }
 }
+
+TEST_CASE("a mixed batch fed one byte at a time gets the reply it gets all at once",
+          "[core][serve]") {
+    // The responder takes whole messages; gathering them from bytes is the session's job. A
+    // multi-packet batch of many statement kinds (result sets, PRINT, a transaction, USE, SET
+    // LANGUAGE, sp_executesql, a statement-level and a batch-level error) goes through TLS and
+    // the packet and message assemblers once in one piece and once byte by byte.
+    const std::string sql = "SELECT '" + std::string(300, 'x') +
+                            "' AS pad; SET NOCOUNT OFF; SELECT 1 AS one, N'two' AS two; "
+                            "DECLARE @v int = 3; PRINT 'p'; BEGIN TRAN; SELECT @@TRANCOUNT, @v; "
+                            "COMMIT; USE lab; SET LANGUAGE N'Deutsch'; SELECT 1/0; "
+                            "EXEC sp_executesql N'SELECT @a', N'@a int', @a = 7; "
+                            "SELECT * FROM missing_table; SELECT 'never'";
+    auto run = [&](bool one_byte) {
+        ServeHarness h(ServeEncryption::Force);
+        h.login(0x01);
+        REQUIRE(h.replies.size() == 1);
+        auto packets = tds::split_message(0x01, ServeHarness::sql_payload(sql), 512, 0);
+        REQUIRE(packets.size() > 1);
+        for (const auto& p : packets) {
+            h.client.send_packet(p.bytes);
+        }
+        if (one_byte) {
+            auto bytes = h.client.take_output();
+            REQUIRE(bytes.size() > 1024);
+            for (std::size_t i = 0; i < bytes.size() && !h.closed; ++i) {
+                h.absorb(h.session->handle(
+                    proxy::event::BytesReceived{proxy::Side::Client, std::span(&bytes[i], 1)}));
+                if (i + 1 < bytes.size()) {
+                    CHECK(h.pending_to_client.empty()); // nothing answered before the last byte
+                }
+            }
+        }
+        h.pump();
+        CHECK_FALSE(h.closed);
+        REQUIRE(h.replies.size() == 2);
+        return h.replies[1].payload;
+    };
+    auto whole = run(false);
+    auto bytewise = run(true);
+    CHECK(bytewise == whole);
+    // The batch ended at the 208: its final DONE has DONE_ERROR and no DONE_MORE.
+    REQUIRE(whole.size() > 13);
+    CHECK(whole[whole.size() - 13] == tds::token::kDone);
+    CHECK(whole[whole.size() - 12] == tds::done_status::kError);
+    CHECK(whole[whole.size() - 11] == 0);
+}
