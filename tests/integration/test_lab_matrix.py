@@ -21,10 +21,11 @@ disagrees); not merely what happened in one run.
 
 Configs (host `localhost`, except `127.0.0.1` for ip-mismatch; --timeout 5):
   defaults  no --ca, no --encrypt, no trust option: the driver's own defaults
-  lab-ca    --ca <lab CA> + the driver's "encrypt and validate" (tsql: require)
+  lab-ca    --ca <lab CA> + the driver's "encrypt and validate" (ENCRYPT_ON; tsql: require)
   trust     --trust-server-certificate + the same --encrypt (tsql: require without --ca, as
             FreeTDS trusts everything when no `ca file` is set)
-  strict    --encrypt strict --ca <lab CA> (TDS 8.0; not tedious 14, not FreeTDS 1.3)
+  strict    --encrypt strict --ca <lab CA> (TDS 8.0: STRICT_DRIVERS; not tedious 14,
+            FreeTDS 1.3, tiberius 0.12, mssql-jdbc 9.4/10.2)
 """
 
 from __future__ import annotations
@@ -63,10 +64,26 @@ DRIVERS: dict[str, tuple[str, dict]] = {
     "jdbc": ("jdbc", {}),
     "go": ("go", {}),
     "tsql": ("tsql", {}),
+    # the seven clients added with issue 7 (table name = probe name)
+    "sqlcmd": ("sqlcmd", {}),
+    "tiberius-rustls": ("tiberius-rustls", {}),
+    "tiberius-native": ("tiberius-native", {}),
+    "jdbc9": ("jdbc9", {}),
+    "jdbc10": ("jdbc10", {}),
+    "pyodbc": ("pyodbc", {}),
+    "node-mssql": ("node-mssql", {}),
 }
-ENCRYPT_ON = {"tedious": "true", "odbc": "yes", "jdbc": "true", "go": "true", "tsql": "require"}
+# each probe's "encrypt and validate" word (tests/drivers/README.md)
+ENCRYPT_ON = {"tedious": "true", "odbc": "yes", "jdbc": "true", "go": "true", "tsql": "require",
+              "sqlcmd": "mandatory", "tiberius-rustls": "required",
+              "tiberius-native": "required", "jdbc9": "true", "jdbc10": "true", "pyodbc": "yes",
+              "node-mssql": "true"}
 CONFIGS = ("defaults", "lab-ca", "trust", "strict")
-STRICT_DRIVERS = ("tedious19", "odbc", "jdbc", "go")
+# TDS 8.0 capable: not tedious 14, FreeTDS 1.3, tiberius 0.12, mssql-jdbc before 11.2
+STRICT_DRIVERS = ("tedious19", "odbc", "jdbc", "go", "sqlcmd", "pyodbc", "node-mssql")
+# the pytest marker (pytest.ini, --strict-markers) of the stack a driver needs; none: no marker
+MARKS = {"tedious": "tedious", "odbc": "odbc", "jdbc": "jdbc", "go": "go", "tsql": "tsql",
+         "jdbc9": "jdbc", "jdbc10": "jdbc", "pyodbc": "odbc", "node-mssql": "tedious"}
 
 
 def scenario_names() -> list[str]:
@@ -201,27 +218,33 @@ def suggest_error(case: Case, r: dict) -> str | list[str] | None:
     err = r.get("error")
     if err is None:
         return None
-    if case.probe == "odbc":
+    if case.probe in ("odbc", "pyodbc"):
         m = re.search(r"SSL Provider: \[([^\]]*)\]", err)
         if m:
             return m.group(1).split("routines::", 1)[-1]
         m = re.search(r"\[Microsoft\]\[ODBC Driver 18 for SQL Server\]([^(;]*)", err)
         if m:
             return m.group(1).strip()
-    if case.probe == "tedious":
+    if case.probe in ("tedious", "node-mssql"):
         text = r["cause"].split("; ")[0] if r.get("cause") else err.split(" - ", 1)[-1]
         m = re.search(r"SSL routines:(?:[a-z_0-9]*:)?([^:\n]+)", text)
         return m.group(1) if m else text
     if case.probe == "tsql":
         return "Adaptive Server connection failed" if "20002" in err else err.splitlines()[0]
-    if case.probe == "jdbc":
+    if case.probe in ("jdbc", "jdbc9", "jdbc10"):
         m = re.search(r"Error: (.*?)(?:\. ClientConnectionId|$)", err, re.S)
         text = (m.group(1) if m else err.splitlines()[0]).split(" ClientConnectionId")[0]
+        text = text.strip('"')  # 9.x/10.x quote the JSSE text: Error: "PKIX ...".
         if text.startswith("PKIX path"):
             text = text.split(": ", 1)[0]
         exc = re.search(r"Caused by: java\.security\.cert\.(\w+)", err)
         return [text, exc.group(1)] if exc else text.strip()
-    if case.probe == "go":
+    if case.probe == "tiberius-native":
+        # native-tls: "... SSL routines:FUNC:REASON:FILE:LINE: (verify string)"
+        m = re.search(r"SSL routines:[a-z_0-9]*:([^:\n]+)(?::.*?(\([^)]*\)))?", err)
+        if m:
+            return [m.group(1), m.group(2)] if m.group(2) else m.group(1)
+    if case.probe in ("go", "sqlcmd"):
         m = re.match(r"(.*?): current time \S+ (is after|is before)", err)
         if m:
             return [m.group(1), m.group(2)]
@@ -293,9 +316,20 @@ class MatrixRun:
         """Every probe opened at least one connection: wait (bounded) until each has a
         record, then until the file is quiet, then assign records by start time."""
         def assign(records):
+            # `started` is truncated to the millisecond, so a probe's session has
+            # t0 - 1 ms < started_ts <= t1. The windows keep a 2 ms slack, and a record inside
+            # two of them (a probe that is refused in ~3 ms, e.g. tiberius-rustls, and the next
+            # probe started within 2 ms of its session) belongs to the nearer one only.
             for o in new:
-                o.records = [r for r in records if r["scenario"] == o.case.scenario
-                             and o.t0 - 0.002 <= r["started_ts"] <= o.t1 + 0.002]
+                o.records = []
+            for r in records:
+                ts = r["started_ts"]
+                near = [(max(0.0, o.t0 - 0.001 - ts, ts - o.t1), o.t0, o) for o in new
+                        if r["scenario"] == o.case.scenario
+                        and o.t0 - 0.002 <= ts <= o.t1 + 0.002]
+                if near:
+                    min(near, key=lambda x: x[:2])[2].records.append(r)
+            for o in new:
                 o.records.sort(key=lambda r: (r["started_ts"], r["id"]))
 
         deadline = time.monotonic() + SETTLE_S
@@ -464,33 +498,44 @@ def diff_text(case: Case, expected: dict | None, o: Observation,
 
 
 def driver_mark(driver: str):
-    return getattr(pytest.mark, DRIVERS[driver][0])
+    mark = MARKS.get(DRIVERS[driver][0])
+    return [getattr(pytest.mark, mark)] if mark else []
 
 
 # ---- the compact matrix for README.md ------------------------------------------------------------
 
 SYMBOLS = {"alert": "a", "closed-after-handshake": "h", "closed-during-handshake": "d",
-           "closed-before-tls": "b", "upstream-failed": "u", "protocol-error": "p"}
+           "closed-before-tls": "b", "upstream-failed": "u", "protocol-error": "p",
+           "login-encrypted": "l", "login-plaintext": "c"}
 SHORT = {"tedious19": "td19", "tedious14": "td14", "odbc": "odbc", "jdbc": "jdbc", "go": "go",
-         "tsql": "tsql"}
+         "tsql": "tsql", "sqlcmd": "sqlcmd", "tiberius-rustls": "tib-rustls",
+         "tiberius-native": "tib-native", "jdbc9": "jdbc9", "jdbc10": "jdbc10",
+         "pyodbc": "pyodbc", "node-mssql": "node-mssql"}
+# README.md shows two tables: the first six drivers, then the seven added later
+TABLES = (("tedious19", "tedious14", "odbc", "jdbc", "go", "tsql"),
+          ("sqlcmd", "tiberius-rustls", "tiberius-native", "jdbc9", "jdbc10", "pyodbc",
+           "node-mssql"))
 SHORT_CONFIG = {"defaults": "def", "lab-ca": "ca", "trust": "trust", "strict": "strict"}
 
 
 def cell(row: dict | None) -> str:
-    """✔ full TLS login, ◐ login-only, ⚠ plaintext login; ✘ + how the client left."""
+    """✔ full TLS login, ◐ login-only, ⚠ plaintext login (the worst of several sessions);
+    ✘ + how the client left (l/c: after the proxy read its LOGIN7 through TLS / in clear)."""
     if row is None:
         return "?"
     if row["connected"]:
         mode = row.get("client_mode")
-        return {"login-only": "◐", "none": "⚠"}.get(mode if isinstance(mode, str) else "", "✔")
+        modes = mode if isinstance(mode, list) else [mode]
+        return "⚠" if "none" in modes else "◐" if "login-only" in modes else "✔"
     out = row["outcome"] if isinstance(row["outcome"], str) else row["outcome"][-1]
     return "✘" + SYMBOLS.get(out, "?")
 
 
-def markdown_matrix(table: dict) -> str:
-    """`python test_lab_matrix.py` prints this: scenarios x driver/config, from the table."""
+def markdown_matrix(table: dict, drivers=tuple(DRIVERS)) -> str:
+    """`python test_lab_matrix.py` prints this (once per TABLES entry): scenarios x
+    driver/config, from the table."""
     cases = table["cases"]
-    cols = [(d, c) for d in DRIVERS for c in CONFIGS if c != "strict" or d in STRICT_DRIVERS]
+    cols = [(d, c) for d in drivers for c in CONFIGS if c != "strict" or d in STRICT_DRIVERS]
     head = "| scenario | " + " | ".join(f"{SHORT[d]} {SHORT_CONFIG[c]}" for d, c in cols) + " |"
     lines = [head, "|---" * (len(cols) + 1) + "|"]
     for s in SCENARIOS:
@@ -567,6 +612,32 @@ def test_driver_upgrade_tedious14_connects_tedious19_refuses(matrix, scenario):
 test_driver_upgrade_tedious14_connects_tedious19_refuses.matrix_cases = _upgrade_cases()
 
 
+@pytest.mark.jdbc
+@pytest.mark.parametrize("scenario", UPGRADE_SCENARIOS)
+def test_driver_upgrade_jdbc9_connects_jdbc10_refuses(matrix, scenario):
+    """The same story for mssql-jdbc: no TLS options at all. 9.4 (encrypt=false by default)
+    logs in through a self-signed, expired or wrong-host certificate: PRELOGIN ENCRYPT_OFF,
+    TLS for LOGIN7 only, the certificate not validated. 10.2 (encrypt=true by default, the
+    JVM's truststore) refuses it before any login."""
+    old = matrix.get(CASE_BY_KEY[f"jdbc9/defaults/{scenario}"])
+    new = matrix.get(CASE_BY_KEY[f"jdbc10/defaults/{scenario}"])
+    assert old.result and old.result["version"].startswith("9.4."), old.describe
+    assert new.result and new.result["version"].startswith("10.2."), new.describe
+    assert old.result["connected"] is True and old.result["value"] == 1, old.describe
+    assert [x["outcome"] for x in old.records] == ["login-encrypted"], old.sessions_text()
+    assert old.records[0]["client_leg"]["mode"] == "login-only", old.sessions_text()
+    assert old.records[0]["client_prelogin"]["encryption"] == "OFF", old.sessions_text()
+    assert new.result["connected"] is False, new.describe
+    assert new.result["error_code"] == "08S01", new.describe
+    assert "PKIX path building failed" in (new.result["error"] or ""), new.describe
+    assert new.records and all(not x["outcome"].startswith("login-") for x in new.records), (
+        new.sessions_text())
+
+
+test_driver_upgrade_jdbc9_connects_jdbc10_refuses.matrix_cases = [
+    f"{d}/defaults/{s}" for s in UPGRADE_SCENARIOS for d in ("jdbc9", "jdbc10")]
+
+
 def test_lab_exits_when_a_scenario_port_is_taken(tlslab_bin, state_dir, tmp_path):
     """A taken port is a startup error: `tlslab lab` says which scenario and port, and exits
     non-zero (as `tlslab serve` does), instead of living on without its listeners."""
@@ -602,4 +673,4 @@ def test_no_stray_sessions(matrix):
 
 
 if __name__ == "__main__":
-    print(markdown_matrix(load_table()))
+    print("\n\n".join(markdown_matrix(load_table(), ds) for ds in TABLES))
