@@ -129,22 +129,28 @@ ProcedureResult run_statement(ProcedureEnv& env, const std::string& statement,
 
 using Procedure = ProcedureResult (*)(const std::vector<ProcedureArg>&, ProcedureEnv&);
 
+// not_supplied: SQL Server's 201 for a call without one of the procedure's required parameters.
+ProcedureResult not_supplied(ProcedureEnv& env, const std::string& procedure,
+                             const std::string& parameter) {
+    write_error(env, SqlError{201, 4, 16,
+                              "Procedure or function '" + procedure + "' expects parameter '" +
+                                  parameter + "', which was not supplied.",
+                              ErrorScope::Batch});
+    ProcedureResult r;
+    r.aborted = true;
+    return r;
+}
+
 ProcedureResult sp_executesql(const std::vector<ProcedureArg>& args, ProcedureEnv& env) {
     Binder b{args};
     const ProcedureArg* stmt = b.get("@stmt", 0);
     const ProcedureArg* params = b.get("@params", 1);
-    ProcedureResult r;
     if (stmt == nullptr || tds::is_null(stmt->value.value)) {
-        write_error(env, SqlError{201, 4, 16,
-                                  "Procedure or function 'sp_executesql' expects parameter "
-                                  "'@stmt', which was not supplied.",
-                                  ErrorScope::Batch});
-        r.aborted = true;
-        return r;
+        return not_supplied(env, "sp_executesql", "@stmt");
     }
     std::size_t first_value = params != nullptr ? 2 : 1;
     return run_statement(env, text_of(stmt->value), params ? text_of(params->value) : "", args,
-                         first_value, r);
+                         first_value, ProcedureResult{});
 }
 
 std::int32_t prepare(ProcedureEnv& env, const std::string& params, const std::string& stmt) {
@@ -159,12 +165,7 @@ ProcedureResult sp_prepare(const std::vector<ProcedureArg>& args, ProcedureEnv& 
     const ProcedureArg* stmt = b.get("@stmt", 2);
     ProcedureResult r;
     if (stmt == nullptr) {
-        write_error(env, SqlError{201, 4, 16,
-                                  "Procedure or function 'sp_prepare' expects parameter '@stmt', "
-                                  "which was not supplied.",
-                                  ErrorScope::Batch});
-        r.aborted = true;
-        return r;
+        return not_supplied(env, "sp_prepare", "@stmt");
     }
     std::int32_t handle = prepare(env, params ? text_of(params->value) : "", text_of(stmt->value));
     r.outputs.push_back(
@@ -179,12 +180,7 @@ ProcedureResult sp_prepexec(const std::vector<ProcedureArg>& args, ProcedureEnv&
     const ProcedureArg* stmt = b.get("@stmt", 2);
     ProcedureResult r;
     if (stmt == nullptr) {
-        write_error(env, SqlError{201, 4, 16,
-                                  "Procedure or function 'sp_prepexec' expects parameter "
-                                  "'@stmt', which was not supplied.",
-                                  ErrorScope::Batch});
-        r.aborted = true;
-        return r;
+        return not_supplied(env, "sp_prepexec", "@stmt");
     }
     std::string p = params ? text_of(params->value) : "";
     std::string s = text_of(stmt->value);

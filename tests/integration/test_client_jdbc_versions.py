@@ -34,6 +34,7 @@ import time
 import pytest
 
 from harness import EventLog, TlslabProcess
+from serve_log import FULL_TDS7, FULL_TDS8, LOGIN_OK_RE, LOGIN_ONLY, PLAIN, SESSION_END_RE, assert_no_login
 
 pytestmark = pytest.mark.jdbc  # the registered marker: `-m "not jdbc"` skips the JVM suites
 
@@ -41,21 +42,11 @@ HOST = "localhost"
 VERSION_PREFIX = {"jdbc9": "9.4.", "jdbc10": "10.2.", "jdbc": "12.10."}
 DRIVERS = tuple(VERSION_PREFIX)
 
-# The parenthesis at the end of the serve log's login line.
-FULL_TDS7 = "tds7, encryption full, TLSv1.2"
-FULL_TDS8 = "tds8, encryption full, TLSv1.3"
-LOGIN_ONLY = "tds7, encryption login-only, TLSv1.2"
-PLAIN = "tds7, encryption none"
 
-LOGIN_OK_RE = re.compile(
-    r"\[(?P<session>serve#\d+) [^\]]+\] login ok: user '(?P<user>[^']*)', "
-    r"TDS (?P<tds>\S+), packet size (?P<packet>\d+) \((?P<how>[^)]*)\)")
 PRELOGIN_RE = re.compile(
     r"PRELOGIN: client ENCRYPTION=(?P<client>\w+) version (?P<version>\S+), "
     r"answered (?P<answer>\w+) \((?P<mode>[\w-]+)\)")
 CERT_REFUSED_RE = re.compile(r"PKIX path building failed|unable to find valid certification path")
-SESSION_END_RE = (r"client closed the connection|refused|failed|closing|no login within|"
-                  r"not a TDS client|bad packet")
 
 # ---- the session script ----------------------------------------------------------------------
 
@@ -165,13 +156,6 @@ def prelogin_of(srv: TlslabProcess, session: str | None, since: int) -> re.Match
     matches = [m for ln in lines if (m := PRELOGIN_RE.search(ln))]
     assert len(matches) == 1, "want exactly one PRELOGIN line, got:\n" + srv.log_text(since)
     return matches[0]
-
-
-def assert_no_login(srv: TlslabProcess, since: int) -> None:
-    """Waits (bounded) until the session since `since` is over, then checks none logged in."""
-    srv.wait_for_log(SESSION_END_RE, since)
-    text = srv.log_text(since)
-    assert "login ok" not in text, "the server logged a successful login:\n" + text
 
 
 def assert_logged_in(r, srv: TlslabProcess, since: int, how: str) -> re.Match:

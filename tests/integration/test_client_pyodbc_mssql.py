@@ -24,18 +24,10 @@ import re
 import pytest
 
 from harness import EventLog, TlslabProcess
+from serve_log import FULL_TDS7, FULL_TDS8, LOGIN_OK_RE, LOGIN_ONLY, PLAIN, SESSION_STEPS, assert_no_login, login_lines, start_proxy, start_serve
 
 HOST = "localhost"  # ODBC 18 ignores IP SANs: dial the name
 
-# The parenthesis at the end of the serve log's login line.
-FULL_TDS7 = "tds7, encryption full, TLSv1.2"
-FULL_TDS8 = "tds8, encryption full, TLSv1.3"
-LOGIN_ONLY = "tds7, encryption login-only, TLSv1.2"
-PLAIN = "tds7, encryption none"
-
-LOGIN_OK_RE = re.compile(
-    r"\[(?P<session>serve#\d+) [^\]]+\] login ok: user '(?P<user>[^']*)', "
-    r"TDS (?P<tds>\S+), packet size (?P<packet>\d+) \((?P<how>[^)]*)\)")
 
 # Session scripts need more than one --timeout: 8 steps, each bounded by the probe.
 SESSION_TIMEOUT_S = 5
@@ -65,38 +57,12 @@ PROXIED = [
 
 # ---- helpers ----------------------------------------------------------------------------------
 
-def start_serve(tlslab, mode: str) -> TlslabProcess:
-    return tlslab("serve", "--encryption", mode, "--no-examples", name=f"serve {mode}")
-
-
-def start_proxy(tlslab, tmp_path, upstream: TlslabProcess, lab_ca) -> tuple[TlslabProcess, EventLog]:
-    events = tmp_path / "proxy-events.jsonl"
-    p = tlslab("proxy", "--upstream", f"127.0.0.1:{upstream.port}", "--upstream-ca", str(lab_ca),
-               "--scenario", "valid", "--record-messages", "--events", str(events), name="proxy valid")
-    return p, EventLog(events)
-
-
-def login_lines(srv: TlslabProcess, since: int) -> list[re.Match]:
-    srv.wait_for_log(LOGIN_OK_RE, since)
-    return [m for line in srv.log(since) if (m := LOGIN_OK_RE.search(line))]
-
-
-def assert_no_login(srv: TlslabProcess, since: int) -> None:
-    """Waits until a session started since `since` is over, then checks none logged in."""
-    srv.wait_for_log(r"client closed the connection|refused|failed|closing|no login within|"
-                     r"not a TDS client|bad packet", since)
-    text = srv.log_text(since)
-    assert "login ok" not in text, "the server logged a successful login:\n" + text
-
 
 def assert_logged_in(r) -> None:
     assert r["connected"] is True, r.describe()
     assert r["error"] is None, r.describe()
     assert r["value"] == 1, r.describe()
 
-
-SESSION_STEPS = ["begin", "trancount", "system", "param", "commit", "trancount_after", "error",
-                 "again"]
 
 # @@TRANCOUNT after `commit`, as a real SQL Server answers what each client sends. ODBC in
 # manual-commit mode chains transactions: conn.commit() (SQLEndTran) is a TM_COMMIT_XACT

@@ -31,20 +31,12 @@ import time
 import pytest
 
 from harness import DRIVERS_DIR, EventLog, TlslabProcess
+from serve_log import FULL_TDS7, FULL_TDS8, LOGIN_OK_RE, LOGIN_ONLY, PLAIN, SESSION_STEPS, assert_no_login, login_lines, start_proxy, start_serve
 
 DRIVER = "sqlcmd"
 HOST = "localhost"
 SQLCMD_BIN = DRIVERS_DIR / DRIVER / "bin" / "sqlcmd"
 
-# The parenthesis at the end of the serve log's login line.
-FULL_TDS7 = "tds7, encryption full, TLSv1.2"
-FULL_TDS8 = "tds8, encryption full, TLSv1.3"
-LOGIN_ONLY = "tds7, encryption login-only, TLSv1.2"
-PLAIN = "tds7, encryption none"
-
-LOGIN_OK_RE = re.compile(
-    r"\[(?P<session>serve#\d+) [^\]]+\] login ok: user '(?P<user>[^']*)', "
-    r"TDS (?P<tds>\S+), packet size (?P<packet>\d+) \((?P<how>[^)]*)\)")
 
 SESSION_TIMEOUT_S = 5
 SESSION_BOUND_S = 90
@@ -78,8 +70,6 @@ SYSTEM_SQL = ("SELECT @@SPID, DB_NAME(), SUSER_SNAME(), SERVERPROPERTY('ProductV
 # Every batch the probe's script sends with --session (the default --query first), in order.
 SESSION_BATCHES = ["SELECT 1", "BEGIN TRAN", "SELECT @@TRANCOUNT", SYSTEM_SQL, "COMMIT",
                    "SELECT @@TRANCOUNT", "SELECT * FROM tlslab_no_such_table", "SELECT 1"]
-SESSION_STEPS = ["begin", "trancount", "system", "param", "commit", "trancount_after", "error",
-                 "again"]
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -88,31 +78,6 @@ SESSION_STEPS = ["begin", "trancount", "system", "param", "commit", "trancount_a
 def _sqlcmd_installed():
     if not SQLCMD_BIN.is_file():
         pytest.fail(f"{SQLCMD_BIN} is missing: run tests/drivers/sqlcmd/install", pytrace=False)
-
-
-def start_serve(tlslab, mode: str) -> TlslabProcess:
-    return tlslab("serve", "--encryption", mode, "--no-examples", name=f"serve {mode}")
-
-
-def start_proxy(tlslab, tmp_path, upstream: TlslabProcess, lab_ca) -> tuple[TlslabProcess, EventLog]:
-    events = tmp_path / "proxy-events.jsonl"
-    p = tlslab("proxy", "--upstream", f"127.0.0.1:{upstream.port}", "--upstream-ca", str(lab_ca),
-               "--scenario", "valid", "--record-messages", "--events", str(events),
-               name="proxy valid")
-    return p, EventLog(events)
-
-
-def login_lines(srv: TlslabProcess, since: int) -> list[re.Match]:
-    srv.wait_for_log(LOGIN_OK_RE, since)
-    return [m for line in srv.log(since) if (m := LOGIN_OK_RE.search(line))]
-
-
-def assert_no_login(srv: TlslabProcess, since: int) -> None:
-    """Waits until a session started since `since` is over, then checks none logged in."""
-    srv.wait_for_log(r"client closed the connection|refused|failed|closing|no login within|"
-                     r"not a TDS client|bad packet", since)
-    text = srv.log_text(since)
-    assert "login ok" not in text, "the server logged a successful login:\n" + text
 
 
 def assert_logged_in(r) -> None:
