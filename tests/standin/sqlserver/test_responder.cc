@@ -628,3 +628,39 @@ TEST_CASE("responder: messages it must not answer", "[standin][responder]") {
         CHECK(c.last_error);
     }
 }
+
+TEST_CASE("responder: connect-time batches of clients we do not run", "[standin][responder]") {
+    // What other stacks send right after login, as their sources write it: every statement
+    // answered, nothing refused, and a DONE each.
+    auto c = logged_in();
+    SECTION("jTDS (Java, TDS 7.x)") {
+        auto r = c.batch("SELECT @@MAX_PRECISION\r\nSET TRANSACTION ISOLATION LEVEL READ "
+                         "COMMITTED\r\nSET IMPLICIT_TRANSACTIONS OFF\r\nSET QUOTED_IDENTIFIER "
+                         "ON\r\nSET TEXTSIZE 2147483647");
+        CHECK(r.errors().empty());
+        CHECK(text(r.rows()[0][0]) == "38");
+        CHECK(r.dones().size() == 5);
+    }
+    SECTION("an SSMS-style server probe") {
+        auto r = c.batch("SELECT CAST(serverproperty(N'Servername') AS sysname) AS [Name], "
+                         "CAST(ISNULL(serverproperty(N'instancename'),N'') AS sysname) AS "
+                         "[InstanceName], SERVERPROPERTY('EngineEdition') AS [EngineEdition], "
+                         "CAST(SERVERPROPERTY('IsHadrEnabled') AS bit) AS [IsHadrEnabled]; "
+                         "select @@microsoftversion, @@spid, user_name(), SCHEMA_NAME()");
+        REQUIRE(r.errors().empty());
+        auto rows = r.rows();
+        REQUIRE(rows.size() == 2);
+        CHECK(text(rows[0][0]) == "tlslab");
+        CHECK(text(rows[0][1]).empty());
+        CHECK(text(rows[0][2]) == "3");
+        CHECK(text(rows[0][3]) == "0");
+    }
+    SECTION("pymssql / FreeTDS defaults") {
+        auto r = c.batch("set textsize 64512; set ansi_nulls on; set ansi_warnings on; "
+                         "set arithabort on; set concat_null_yields_null on");
+        CHECK(r.errors().empty());
+        CHECK(c.batch("SELECT @@TEXTSIZE, SESSIONPROPERTY('ARITHABORT')").rows()[0][0].value ==
+              tds::Value{std::int64_t{64512}});
+    }
+    CHECK(c.select_one());
+}
