@@ -84,8 +84,9 @@ void LabOutputs::on_record(const std::shared_ptr<const SessionRecord>& r) {
 }
 
 void LabOutputs::on_message(const std::shared_ptr<const MessageRecord>& m) {
-    spdlog::info("[message #{}] {} {}{}: {}", m->session_id, m->from_client ? "client" : "server",
-                 m->kind, m->number ? " " + std::to_string(*m->number) : std::string(), m->text);
+    spdlog::info("[message #{}] {} {}{}: {}{}", m->session_id, m->from_client ? "client" : "server",
+                 m->kind, m->number ? " " + std::to_string(*m->number) : std::string(), m->text,
+                 m->detail.empty() ? std::string() : " (" + m->detail + ")");
     if (events_) {
         events_->write(to_json(*m));
     }

@@ -88,6 +88,9 @@ json to_json(const MessageRecord& m) {
               {"scenario", m.scenario}, {"at", iso8601(m.at)},
               {"kind", m.kind},         {"from", m.from_client ? "client" : "server"},
               {"text", m.text}};
+    if (!m.detail.empty()) {
+        j["detail"] = m.detail;
+    }
     if (m.number) {
         j["number"] = *m.number;
     }

@@ -3,6 +3,7 @@
 #include <tds/packet.h>
 #include <tds/prelogin.h>
 #include <tds/rpc.h>
+#include <tds/transaction_manager.h>
 #include <tds/sql_batch.h>
 #include <tds/token_reader.h>
 
@@ -155,7 +156,7 @@ void ProxySession::keep(bool from_client, std::span<const std::uint8_t> bytes) {
 
 void ProxySession::emit_message(Actions& a, std::string kind, bool from_client, std::string text,
                                 std::optional<std::uint32_t> number,
-                                std::optional<std::uint8_t> severity) {
+                                std::optional<std::uint8_t> severity, std::string detail) {
     auto m = std::make_shared<MessageRecord>();
     m->session_id = record_.id;
     m->scenario = record_.scenario;
@@ -165,8 +166,44 @@ void ProxySession::emit_message(Actions& a, std::string kind, bool from_client, 
     m->text = std::move(text);
     m->number = number;
     m->severity = severity;
+    m->detail = std::move(detail);
     a.push_back(action::Message{std::move(m)});
 }
+
+namespace {
+
+// rpc_statement: the SQL a parameterised call runs (sp_executesql's first parameter,
+// sp_prepare's and sp_prepexec's third), so a record shows what the client asked.
+std::string rpc_statement(const tds::RpcCall& call) {
+    std::size_t at = 0;
+    if (call.procedure == "sp_prepare" || call.procedure == "sp_prepexec") {
+        at = 2;
+    } else if (call.procedure != "sp_executesql") {
+        return {};
+    }
+    if (at >= call.parameters.size()) {
+        return {};
+    }
+    const auto* text = std::get_if<std::string>(&call.parameters[at].value.value);
+    return text != nullptr ? *text : std::string();
+}
+
+std::string tm_detail(const tds::TmRequest& tm) {
+    std::string d;
+    auto add = [&](const std::string& s) { d += (d.empty() ? "" : ", ") + s; };
+    if (tm.isolation != tds::IsolationLevel::NoChange) {
+        add("isolation " + std::string(tds::to_string(tm.isolation)));
+    }
+    if (!tm.name.empty()) {
+        add("name " + tm.name);
+    }
+    if (tm.begin_after) {
+        add("then begin a new transaction");
+    }
+    return d;
+}
+
+} // namespace
 
 void ProxySession::inspect_client_packet(const tds::Packet& p, Actions& a) {
     keep(true, p.bytes);
@@ -193,7 +230,16 @@ void ProxySession::inspect_client_packet(const tds::Packet& p, Actions& a) {
         }
     } else if (type == tds::PacketType::Rpc) {
         if (auto rpc = tds::decode_rpc(msg.payload, level_)) {
-            emit_message(a, "rpc", true, rpc->procedure());
+            for (const auto& call : rpc->calls) {
+                emit_message(a, "rpc", true, call.procedure, {}, {}, rpc_statement(call));
+            }
+        }
+    } else if (type == tds::PacketType::TransactionManager) {
+        if (auto tm = tds::decode_tm_request(msg.payload, level_)) {
+            emit_message(a, "tm_request", true,
+                         tm->known_type ? std::string(tds::to_string(tm->type))
+                                        : "TM request type " + std::to_string(tm->raw_type),
+                         {}, {}, tm_detail(*tm));
         }
     }
 }

@@ -104,7 +104,7 @@ class ProxySession final : public Machine {
     void on_login7(const tds::Message& m, Actions& a);
     void emit_message(Actions& a, std::string kind, bool from_client, std::string text,
                       std::optional<std::uint32_t> number = {},
-                      std::optional<std::uint8_t> severity = {});
+                      std::optional<std::uint8_t> severity = {}, std::string detail = {});
     void keep(bool from_client, std::span<const std::uint8_t> bytes);
     void flush_queues();
     void flush(Actions& a);

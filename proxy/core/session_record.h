@@ -112,9 +112,13 @@ struct MessageRecord {
     std::uint64_t session_id = 0;
     std::string scenario;
     std::chrono::system_clock::time_point at;
-    std::string kind; // "sql_batch", "rpc", "error"
+    std::string kind; // "sql_batch", "rpc", "tm_request", "error"
     bool from_client = true;
-    std::string text;                     // the batch text, the procedure name, the error message
+    // the batch text, the procedure name, the TM request ("TM_BEGIN_XACT"), the error message
+    std::string text;
+    // rpc: the statement of sp_executesql / sp_prepare / sp_prepexec; tm_request: its
+    // isolation level, name and whether it begins the next transaction
+    std::string detail;
     std::optional<std::uint32_t> number;  // error number
     std::optional<std::uint8_t> severity; // error class
 };

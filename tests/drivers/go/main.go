@@ -1,5 +1,6 @@
 // probe: one connection attempt with github.com/microsoft/go-mssqldb, one JSON line on stdout.
-// Contract: tests/drivers/README.md.
+// Contract: tests/drivers/README.md (--session: its "The session script" section; what
+// go-mssqldb sends for each step: tests/integration/test_client_go_tsql.py).
 package main
 
 import (
@@ -42,6 +43,36 @@ type result struct {
 	Iteration *int `json:"iteration,omitempty"`
 	Dials     *int `json:"dials,omitempty"`
 	LocalPort *int `json:"local_port,omitempty"`
+	// --session only: the session script's steps, and how many TCP connections the pool
+	// opened for the whole run (1 when the one connection held).
+	Session     []sessionStep `json:"session,omitempty"`
+	Connections *int          `json:"connections_opened,omitempty"`
+}
+
+// sessionStep is one step of the --session script (tests/drivers/README.md).
+type sessionStep struct {
+	Step      string  `json:"step"`
+	Ok        bool    `json:"ok"`
+	Value     any     `json:"value"`
+	ErrorCode any     `json:"error_code"`
+	Error     *string `json:"error"`
+	Row       []any   `json:"row,omitempty"` // system: every column, as strings (null for NULL)
+	ErrorType string  `json:"error_type,omitempty"`
+	ElapsedMs int64   `json:"elapsed_ms"`
+}
+
+// sessionStepNames: the script's steps, in order.
+var sessionStepNames = []string{"begin", "trancount", "system", "param", "commit",
+	"trancount_after", "error", "again"}
+
+const systemSQL = "SELECT @@SPID, DB_NAME(), SUSER_SNAME(), SERVERPROPERTY('ProductVersion'), @@VERSION, GETDATE()"
+
+// progress is what the attempt goroutine tells main: a new phase has begun (its bound
+// starts now) and, in a session, the step that just ended.
+type progress struct {
+	phase string
+	step  *sessionStep
+	res   *result // the login's and the query's outcome, once the session starts
 }
 
 // out is the real stdout; os.Stdout is pointed at stderr so that nothing the driver
@@ -53,7 +84,7 @@ func usage(msg string) {
 	fmt.Fprintln(os.Stderr, "usage: probe --host H --port P [--ca FILE] [--encrypt true|false|mandatory|optional|disable|strict]\n"+
 		"             [--trust-server-certificate] [--host-name-in-certificate NAME]\n"+
 		"             [--user U] [--password P] [--query SQL] [--timeout SECONDS]\n"+
-		"             [--repeat N [--pause-ms M]]")
+		"             [--repeat N [--pause-ms M] | --session]")
 	os.Exit(2)
 }
 
@@ -121,6 +152,7 @@ func main() {
 	timeoutS := fs.String("timeout", "10", "")
 	repeat := fs.Int("repeat", 0, "")
 	pauseMs := fs.Int("pause-ms", 0, "")
+	session := fs.Bool("session", false, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		usage(err.Error())
 	}
@@ -132,6 +164,9 @@ func main() {
 	}
 	if *pauseMs > 0 && *repeat == 0 {
 		usage("--pause-ms needs --repeat")
+	}
+	if *session && *repeat > 0 {
+		usage("--session and --repeat do not go together")
 	}
 	if *host == "" || *port == "" {
 		usage("--host and --port are required")
@@ -185,26 +220,46 @@ func main() {
 	// the TLS connection on the raw socket, so neither the handshake nor the TDS reads
 	// after it get the connection timeout (a silent server hangs it for ever). If a phase
 	// outlives its deadline by more than a grace second, give up on the driver and say so.
-	connected := make(chan struct{})
+	// Every phase (login, query, each session step) is announced on `phases` when it begins.
+	phases := make(chan progress, 2*len(sessionStepNames)+2) // never blocks the sender
 	done := make(chan result, 1)
-	go func() { done <- attempt(r, dsn, *query, timeout, connected) }()
+	go func() { done <- attempt(r, dsn, *query, timeout, *session, phases) }()
 	grace := timeout + time.Second
 	phase := "login"
+	var steps []sessionStep // --session: the steps that ended so far
+	phaseStart := start
 	timer := time.NewTimer(grace)
 wait:
 	for {
 		select {
 		case r = <-done:
 			break wait
-		case <-connected:
-			connected = nil // a nil channel never fires again
-			phase = "query"
+		case p := <-phases:
+			if p.step != nil {
+				steps = append(steps, *p.step)
+			}
+			if p.res != nil {
+				r = *p.res
+			}
+			phase = p.phase
+			phaseStart = time.Now()
 			r.Connected = true
 			timer.Reset(grace)
 		case <-timer.C:
 			s := fmt.Sprintf("probe: hard timeout: the driver had not returned from %s 1s after its %v deadline", phase, timeout)
+			if strings.HasPrefix(phase, "session step ") {
+				// The login and the query are over (their outcome is in r already): the
+				// hung step and the ones after it fail with the hard timeout.
+				rest := failedSteps(sessionStepNames[len(steps):], nil, s, "probe.hardTimeout")
+				rest[0].ElapsedMs = time.Since(phaseStart).Milliseconds()
+				r.Session = append(steps, rest...)
+				break wait
+			}
 			r.Error = &s
 			r.ErrorType = "probe.hardTimeout"
+			if *session {
+				r.Session = failedSteps(sessionStepNames, nil, "not run: "+s, "probe.hardTimeout")
+			}
 			break wait
 		}
 	}
@@ -213,12 +268,23 @@ wait:
 	os.Exit(0)
 }
 
-// attempt connects (login) and runs the query, each under its own context deadline.
-func attempt(r result, dsn, query string, timeout time.Duration, connected chan<- struct{}) result {
+// attempt connects (login) and runs the query, each under its own context deadline; with
+// session, it then runs the session script through the pool (runSession).
+func attempt(r result, dsn, query string, timeout time.Duration, session bool, phases chan<- progress) result {
 	connector, err := mssql.NewConnector(dsn)
 	if err != nil {
 		fillError(&r, err)
+		if session {
+			r.Session = failedSteps(sessionStepNames, r.ErrorCode, "not run: no login ("+*r.Error+")", r.ErrorType)
+		}
 		return r
+	}
+	var dialer *countingDialer
+	if session {
+		// Counts the connections the pool opens over the whole session (the same dialer
+		// settings as go-mssqldb's own: a net.Dialer with 30 s keep-alive).
+		dialer = &countingDialer{}
+		connector.Dialer = dialer
 	}
 	db := sql.OpenDB(connector)
 	defer db.Close()
@@ -230,25 +296,188 @@ func attempt(r result, dsn, query string, timeout time.Duration, connected chan<
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		fillError(&r, err)
+		if session {
+			r.Session = failedSteps(sessionStepNames, r.ErrorCode, "not run: no login ("+*r.Error+")", r.ErrorType)
+			n, _ := dialer.snapshot()
+			r.Connections = &n
+		}
 		return r
 	}
 	defer conn.Close()
 	r.Connected = true
-	close(connected)
+	phases <- progress{phase: "query"}
 
 	qctx, qcancel := context.WithTimeout(context.Background(), timeout)
 	defer qcancel()
 	var v any
 	err = conn.QueryRowContext(qctx, query).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		fillError(&r, err)
-		return r
+	default:
+		r.Value = jsonValue(v)
 	}
-	r.Value = jsonValue(v)
+	if session {
+		// Give the connection back to the pool, as an application's finished query does;
+		// the session then takes it from the pool (database/sql reuses the idle connection,
+		// and go-mssqldb marks its next request with RESETCONNECTION).
+		conn.Close()
+		rc := r
+		phases <- progress{phase: "session", res: &rc}
+		r.Session = runSession(db, timeout, phases)
+		n, _ := dialer.snapshot()
+		r.Connections = &n
+	}
 	return r
+}
+
+// runSession runs the session script the way a database/sql application does: db.BeginTx
+// (go-mssqldb: a TM_BEGIN_XACT request), the next three steps through the Tx (SQL batches,
+// and an sp_executesql RPC for the parameter), tx.Commit (TM_COMMIT_XACT), then the last
+// three through the pool. Each step is bounded by timeout; a failed step does not stop it.
+func runSession(db *sql.DB, timeout time.Duration, phases chan<- progress) []sessionStep {
+	var steps []sessionStep
+	// The Tx's context must live until the commit (database/sql rolls back a Tx whose context
+	// ends, and go-mssqldb reads the begin's and the commit's answers under it): it is
+	// cancelled when the begin or the commit step outlives its bound, or at the end.
+	txCtx, txCancel := context.WithCancel(context.Background())
+	defer txCancel()
+	var tx *sql.Tx
+
+	// scalar runs a query through q (the Tx or the pool) and reads the first row.
+	type querier interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	}
+	scalar := func(ctx context.Context, q querier, query string, args ...any) (any, []any, error) {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			return nil, nil, rows.Err()
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			return nil, nil, err
+		}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() { // drain, so that an error after the first row is seen
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+		var first any
+		if len(vals) > 0 {
+			first = jsonValue(vals[0])
+		}
+		return first, vals, nil
+	}
+	noTx := errors.New("no transaction: the begin step failed")
+
+	for _, name := range sessionStepNames {
+		phases <- progress{phase: fmt.Sprintf("session step '%s'", name), step: lastStep(steps)}
+		step := sessionStep{Step: name}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		var value any
+		var row []any
+		var err error
+		switch name {
+		case "begin":
+			// go-mssqldb reads the begin's answer under txCtx, which has no deadline of its
+			// own: cancelling it after the step's bound ends the Tx (database/sql rolls back).
+			bound := time.AfterFunc(timeout, txCancel)
+			tx, err = db.BeginTx(txCtx, nil)
+			bound.Stop()
+		case "trancount", "system", "param":
+			if tx == nil {
+				err = noTx
+				break
+			}
+			switch name {
+			case "trancount":
+				value, _, err = scalar(ctx, tx, "SELECT @@TRANCOUNT")
+			case "system":
+				value, row, err = scalar(ctx, tx, systemSQL)
+			default:
+				value, _, err = scalar(ctx, tx, "SELECT @p1", 42)
+			}
+		case "commit":
+			if tx == nil {
+				err = noTx
+				break
+			}
+			bound := time.AfterFunc(timeout, txCancel)
+			err = tx.Commit()
+			bound.Stop()
+		case "trancount_after":
+			value, _, err = scalar(ctx, db, "SELECT @@TRANCOUNT")
+		case "error":
+			value, _, err = scalar(ctx, db, "SELECT * FROM tlslab_no_such_table")
+		case "again":
+			value, _, err = scalar(ctx, db, "SELECT 1")
+		}
+		cancel()
+		if err != nil {
+			var tmp result
+			fillError(&tmp, err)
+			step.ErrorCode, step.Error, step.ErrorType = tmp.ErrorCode, tmp.Error, tmp.ErrorType
+		} else {
+			step.Ok = true
+			step.Value = value
+			if row != nil {
+				step.Row = make([]any, len(row))
+				for i, c := range row {
+					step.Row[i] = textOf(c)
+				}
+			}
+		}
+		step.ElapsedMs = time.Since(start).Milliseconds()
+		steps = append(steps, step)
+	}
+	if tx != nil {
+		tx.Rollback() // a no-op after a commit (sql.ErrTxDone); ends a Tx whose commit failed
+	}
+	return steps
+}
+
+func lastStep(steps []sessionStep) *sessionStep {
+	if len(steps) == 0 {
+		return nil
+	}
+	s := steps[len(steps)-1]
+	return &s
+}
+
+// failedSteps: the named steps, each failed with the same error (no login, a hard timeout).
+func failedSteps(names []string, code any, msg, errType string) []sessionStep {
+	steps := make([]sessionStep, 0, len(names))
+	for _, n := range names {
+		m := msg
+		steps = append(steps, sessionStep{Step: n, ErrorCode: code, Error: &m, ErrorType: errType})
+	}
+	return steps
+}
+
+// textOf: one column of the system row as a string (null for NULL).
+func textOf(v any) any {
+	switch x := jsonValue(v).(type) {
+	case nil:
+		return nil
+	case string:
+		return x
+	default:
+		return fmt.Sprint(x)
+	}
 }
 
 // jsonValue turns a scanned column into something JSON shows readably.

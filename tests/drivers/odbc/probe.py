@@ -13,6 +13,9 @@ ourselves gives every record with its SQLSTATE and native error, which is what t
 contract needs. The connection-string keywords are the driver's own, the same ones
 mssql-python passes through (it sets Driver= and APP= itself, as here).
 
+`--session` runs the session script of the probe contract after --query, through the ODBC
+API as mssql-python drives it (see run_session).
+
 See README.md (probe contract) in the parent folder.
 """
 
@@ -59,6 +62,9 @@ SQL_NTS = -3
 SQL_NULL_DATA = -1
 SQL_DRIVER_NAME, SQL_DRIVER_VER = 6, 7
 SQL_C_WCHAR, SQL_C_SBIGINT, SQL_C_DOUBLE, SQL_C_BINARY = -8, -25, 8, -2
+SQL_ATTR_AUTOCOMMIT, SQL_AUTOCOMMIT_OFF, SQL_AUTOCOMMIT_ON, SQL_IS_UINTEGER = 102, 0, 1, -5
+SQL_COMMIT, SQL_ROLLBACK = 0, 1
+SQL_PARAM_INPUT, SQL_C_LONG, SQL_INTEGER = 1, 4, 4
 SQL_INTEGER_TYPES = {4, 5, -5, -6, -7}  # INTEGER SMALLINT BIGINT TINYINT BIT
 SQL_FLOAT_TYPES = {6, 7, 8}  # FLOAT REAL DOUBLE
 SQL_BINARY_TYPES = {-2, -3, -4}  # BINARY VARBINARY LONGVARBINARY
@@ -99,7 +105,8 @@ class Odbc:
         for name in ("SQLAllocHandle", "SQLSetEnvAttr", "SQLSetConnectAttrW", "SQLDriverConnectW",
                      "SQLGetDiagRecW", "SQLGetInfoW", "SQLSetStmtAttrW", "SQLExecDirectW",
                      "SQLNumResultCols", "SQLMoreResults", "SQLDescribeColW", "SQLFetch",
-                     "SQLGetData", "SQLFreeHandle", "SQLDisconnect"):
+                     "SQLGetData", "SQLFreeHandle", "SQLDisconnect", "SQLEndTran", "SQLPrepareW",
+                     "SQLBindParameter", "SQLExecute"):
             getattr(self.lib, name).restype = ctypes.c_int16  # SQLRETURN is a 16-bit short
 
     def diag(self, htype, handle):
@@ -206,6 +213,193 @@ def fetch_first_value(odbc, stmt):
     return None if ind.value == SQL_NULL_DATA else conv()
 
 
+# ---- the session script (../README.md, "--session") ------------------------------------
+
+SESSION_STEPS = ["begin", "trancount", "system", "param", "commit", "trancount_after",
+                 "error", "again"]
+SYSTEM_SQL = ("SELECT @@SPID, DB_NAME(), SUSER_SNAME(), SERVERPROPERTY('ProductVersion'), "
+              "@@VERSION, GETDATE()")
+
+
+def fetch_first_row(odbc, stmt):
+    """(first column as JSON, every column of the first row as text) of the first result set
+    that has columns; (None, None) without a row. SQLGetData goes left to right, as the driver
+    requires."""
+    lib = odbc.lib
+    while True:
+        ncols = ctypes.c_int16(0)
+        if not ok(lib.SQLNumResultCols(stmt, ctypes.byref(ncols))):
+            raise OdbcError(odbc.diag(SQL_HANDLE_STMT, stmt))
+        if ncols.value > 0:
+            break
+        rc = lib.SQLMoreResults(stmt)
+        if rc == SQL_NO_DATA:
+            return None, None
+        if not ok(rc):
+            raise OdbcError(odbc.diag(SQL_HANDLE_STMT, stmt))
+    types = []
+    for col in range(1, ncols.value + 1):
+        name = ctypes.create_string_buffer(256)
+        nlen, dtype, dec, nullable = (ctypes.c_int16(0) for _ in range(4))
+        size = ctypes.c_uint64(0)
+        lib.SQLDescribeColW(stmt, ctypes.c_uint16(col), name, ctypes.c_int16(128),
+                            ctypes.byref(nlen), ctypes.byref(dtype), ctypes.byref(size),
+                            ctypes.byref(dec), ctypes.byref(nullable))
+        types.append(dtype.value)
+    rc = lib.SQLFetch(stmt)
+    if rc == SQL_NO_DATA:
+        return None, None
+    if not ok(rc):
+        raise OdbcError(odbc.diag(SQL_HANDLE_STMT, stmt))
+    row = []
+    for col, dtype in enumerate(types, 1):
+        ind = ctypes.c_int64(0)
+        if dtype in SQL_INTEGER_TYPES:
+            v = ctypes.c_int64(0)
+            rc = lib.SQLGetData(stmt, ctypes.c_uint16(col), ctypes.c_int16(SQL_C_SBIGINT),
+                                ctypes.byref(v), ctypes.c_int64(8), ctypes.byref(ind))
+            conv = lambda v=v: v.value  # noqa: E731
+        elif dtype in SQL_FLOAT_TYPES:
+            v = ctypes.c_double(0)
+            rc = lib.SQLGetData(stmt, ctypes.c_uint16(col), ctypes.c_int16(SQL_C_DOUBLE),
+                                ctypes.byref(v), ctypes.c_int64(8), ctypes.byref(ind))
+            conv = lambda v=v: v.value  # noqa: E731
+        else:  # text (sql_variant and date/time too, the driver converts), binary as hex
+            ctype = SQL_C_BINARY if dtype in SQL_BINARY_TYPES else SQL_C_WCHAR
+            v = ctypes.create_string_buffer(65536)
+            rc = lib.SQLGetData(stmt, ctypes.c_uint16(col), ctypes.c_int16(ctype), v,
+                                ctypes.c_int64(65536), ctypes.byref(ind))
+            if ctype == SQL_C_BINARY:
+                conv = lambda v=v, ind=ind: bytes(v)[: min(ind.value, 65536)].hex()  # noqa: E731
+            else:
+                conv = lambda v=v: from_w(v)  # noqa: E731
+        if not ok(rc):
+            raise OdbcError(odbc.diag(SQL_HANDLE_STMT, stmt))
+        row.append(None if ind.value == SQL_NULL_DATA else conv())
+    return row[0], [None if c is None else str(c) for c in row]
+
+
+def run_session(odbc, dbc, timeout, result):
+    """The eight steps, the way mssql-python drives the driver: autocommit off and SQLEndTran
+    for the transaction (connection.autocommit = False, connection.commit()), SQLExecDirectW
+    for a statement without parameters, SQLPrepareW + SQLBindParameter + SQLExecute for one
+    with (cursor.execute's default use_prepare=True). Each statement gets its own handle with
+    SQL_ATTR_QUERY_TIMEOUT; each step is bounded by a watchdog of timeout + 5 s."""
+    lib = odbc.lib
+    steps = []
+    result["session"] = steps
+    state = {"autocommit": True}
+
+    def check_dbc(rc):
+        if not ok(rc):
+            raise OdbcError(odbc.diag(SQL_HANDLE_DBC, dbc))
+
+    def set_autocommit(on):
+        check_dbc(lib.SQLSetConnectAttrW(
+            dbc, ctypes.c_int32(SQL_ATTR_AUTOCOMMIT),
+            ctypes.c_void_p(SQL_AUTOCOMMIT_ON if on else SQL_AUTOCOMMIT_OFF),
+            ctypes.c_int32(SQL_IS_UINTEGER)))
+        state["autocommit"] = on
+
+    def statement(sql, param=None):
+        stmt = ctypes.c_void_p()
+        check_dbc(lib.SQLAllocHandle(ctypes.c_int16(SQL_HANDLE_STMT), dbc, ctypes.byref(stmt)))
+        try:
+            lib.SQLSetStmtAttrW(stmt, ctypes.c_int32(SQL_ATTR_QUERY_TIMEOUT),
+                                ctypes.c_void_p(timeout), ctypes.c_int32(0))
+            if param is None:
+                rc = lib.SQLExecDirectW(stmt, wstr(sql), ctypes.c_int32(SQL_NTS))
+            else:
+                rc = lib.SQLPrepareW(stmt, wstr(sql), ctypes.c_int32(SQL_NTS))
+                if not ok(rc):
+                    raise OdbcError(odbc.diag(SQL_HANDLE_STMT, stmt))
+                # A plain int: SQL_C_LONG as SQL_INTEGER (mssql-python itself would pick the
+                # smallest type that holds the value, SQL_TINYINT for 42).
+                value = ctypes.c_int32(param)
+                ind = ctypes.c_int64(0)
+                rc = lib.SQLBindParameter(stmt, ctypes.c_uint16(1), ctypes.c_int16(SQL_PARAM_INPUT),
+                                          ctypes.c_int16(SQL_C_LONG), ctypes.c_int16(SQL_INTEGER),
+                                          ctypes.c_uint64(10), ctypes.c_int16(0),
+                                          ctypes.byref(value), ctypes.c_int64(0),
+                                          ctypes.byref(ind))
+                if not ok(rc):
+                    raise OdbcError(odbc.diag(SQL_HANDLE_STMT, stmt))
+                rc = lib.SQLExecute(stmt)
+            if not ok(rc) and rc != SQL_NO_DATA:
+                raise OdbcError(odbc.diag(SQL_HANDLE_STMT, stmt))
+            return fetch_first_row(odbc, stmt)
+        finally:
+            lib.SQLFreeHandle(ctypes.c_int16(SQL_HANDLE_STMT), stmt)
+
+    def begin():
+        set_autocommit(False)  # SQLSetConnectAttr(SQL_ATTR_AUTOCOMMIT, SQL_AUTOCOMMIT_OFF)
+        return None, None
+
+    def commit():
+        # SQLEndTran(SQL_COMMIT): a TM_COMMIT_XACT with fBeginXact, so the server opens the
+        # next transaction at once (autocommit is still off): trancount_after reads 1.
+        check_dbc(lib.SQLEndTran(ctypes.c_int16(SQL_HANDLE_DBC), dbc, ctypes.c_int16(SQL_COMMIT)))
+        return None, None
+
+    def trancount_after():
+        try:
+            return statement("SELECT @@TRANCOUNT")
+        finally:
+            # Then autocommit back on, as the application ends its unit of work: the driver
+            # ends the chained transaction with a TM_COMMIT_XACT (a TM_ROLLBACK_XACT when no
+            # statement ran in it), so `error` and `again` run in autocommit mode. Done after
+            # the SELECT, which would read 0 otherwise. Reported as `autocommit_restored`.
+            try:
+                set_autocommit(True)
+                steps[-1]["autocommit_restored"] = True
+            except OdbcError as e:
+                steps[-1]["autocommit_restored"] = False
+                steps[-1]["autocommit_error"] = fail_result({}, e.records)["error"]
+
+    actions = {
+        "begin": begin,
+        "trancount": lambda: statement("SELECT @@TRANCOUNT"),
+        "system": lambda: statement(SYSTEM_SQL),
+        "param": lambda: statement("SELECT ?", 42),
+        "commit": commit,
+        "trancount_after": trancount_after,
+        "error": lambda: statement("SELECT * FROM tlslab_no_such_table"),
+        "again": lambda: statement("SELECT 1"),
+    }
+    for name in SESSION_STEPS:
+        step = {"step": name, "ok": False, "value": None, "error_code": None, "error": None}
+        steps.append(step)
+        limit = timeout + 5
+
+        def expire(step=step, name=name, limit=limit):
+            step.update(error=f"probe watchdog: step '{name}' did not finish within {limit} s",
+                        error_code="PROBE_TIMEOUT")
+            for rest in SESSION_STEPS[SESSION_STEPS.index(name) + 1:]:
+                steps.append({"step": rest, "ok": False, "value": None,
+                              "error_code": "PROBE_TIMEOUT",
+                              "error": f"not run: step '{name}' did not finish"})
+            emit(result)
+            os._exit(0)
+        dog = threading.Timer(limit, expire)
+        dog.daemon = True
+        dog.start()
+        t = time.monotonic()
+        try:
+            value, row = actions[name]()
+            step.update(ok=True, value=value)
+            if name == "system" and row is not None:
+                step["row"] = row
+        except OdbcError as e:
+            f = fail_result({}, e.records)
+            step.update(error=f["error"], error_code=f["error_code"])
+            for k in ("sql_state", "native_error"):
+                if k in f:
+                    step[k] = f[k]
+        step["elapsed_ms"] = int((time.monotonic() - t) * 1000)
+        dog.cancel()
+    return state
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="probe", description="ODBC Driver 18 probe")
     p.add_argument("--host", required=True)
@@ -218,6 +412,8 @@ def parse_args(argv):
     p.add_argument("--password", default="lab-password")
     p.add_argument("--query", default="SELECT 1")
     p.add_argument("--timeout", type=int, default=10)
+    p.add_argument("--session", action="store_true",
+                   help="after --query, run the session script (see ../README.md)")
     a = p.parse_args(argv)  # exits 2 with a message on stderr on a usage error
     if a.timeout < 1:
         p.error("--timeout must be >= 1")
@@ -291,7 +487,10 @@ def main(argv):
     rc = lib.SQLDriverConnectW(dbc, None, wstr(conn_str), ctypes.c_int16(SQL_NTS), None,
                                ctypes.c_int16(0), None, ctypes.c_uint16(SQL_DRIVER_NOPROMPT))
     if not ok(rc):
-        emit(fail_result(result, odbc.diag(SQL_HANDLE_DBC, dbc)))
+        fail_result(result, odbc.diag(SQL_HANDLE_DBC, dbc))
+        if a.session:
+            result["session"] = None  # never logged in: no script
+        emit(result)
         return
     result["connected"] = True
     result["driver_name"] = odbc.get_info_str(dbc, SQL_DRIVER_NAME)
@@ -307,7 +506,21 @@ def main(argv):
             result["value"] = fetch_first_value(odbc, stmt)
     except OdbcError as e:
         fail_result(result, e.records)
-    emit(result)
+    if a.session:
+        dog.cancel()  # from here each step has its own watchdog
+        if stmt:
+            lib.SQLFreeHandle(ctypes.c_int16(SQL_HANDLE_STMT), stmt)
+            stmt = None
+        state = run_session(odbc, dbc, a.timeout, result)
+        emit(result)
+        # Close politely, bounded: roll back a transaction left open, then the logout.
+        dog = threading.Timer(a.timeout + 5, lambda: os._exit(0))
+        dog.daemon = True
+        dog.start()
+        if not state["autocommit"]:
+            lib.SQLEndTran(ctypes.c_int16(SQL_HANDLE_DBC), dbc, ctypes.c_int16(SQL_ROLLBACK))
+    else:
+        emit(result)
     if stmt:
         lib.SQLFreeHandle(ctypes.c_int16(SQL_HANDLE_STMT), stmt)
     lib.SQLDisconnect(dbc)
