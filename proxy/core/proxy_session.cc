@@ -3,9 +3,9 @@
 #include <tds/packet.h>
 #include <tds/prelogin.h>
 #include <tds/rpc.h>
-#include <tds/transaction_manager.h>
 #include <tds/sql_batch.h>
 #include <tds/token_reader.h>
+#include <tds/transaction_manager.h>
 
 namespace proxy {
 
@@ -190,7 +190,9 @@ std::string rpc_statement(const tds::RpcCall& call) {
 
 std::string tm_detail(const tds::TmRequest& tm) {
     std::string d;
-    auto add = [&](const std::string& s) { d += (d.empty() ? "" : ", ") + s; };
+    auto add = [&](const std::string& s) {
+        d += (d.empty() ? "" : ", ") + s;
+    };
     if (tm.isolation != tds::IsolationLevel::NoChange) {
         add("isolation " + std::string(tds::to_string(tm.isolation)));
     }
