@@ -403,7 +403,6 @@ RunOutcome BatchExecutor::run(const std::vector<StatementPtr>& statements) {
     for (const auto& s : statements) {
 
         Flow f = execute(*s);
-        ++outcome_.statements_run;
         if (f != Flow::Next) {
             break;
         }
@@ -602,7 +601,6 @@ BatchExecutor::Flow BatchExecutor::run_statement(const Statement& s) {
                 return Flow::Next;
             },
             [&](const DataAccess& n) -> Flow {
-                outcome_.read_object = true;
                 outcome_.note = "the stand-in holds no data: " + n.verb + " on '" + n.object +
                                 "' answered with error 208";
                 return fail(errors::invalid_object(n.object), line,
@@ -636,7 +634,6 @@ BatchExecutor::Flow BatchExecutor::run_statement(const Statement& s) {
 
 BatchExecutor::Flow BatchExecutor::select(const SelectStmt& s, std::uint32_t line) {
     if (s.from) {
-        outcome_.read_object = true;
         outcome_.note =
             "the stand-in holds no data: SELECT from '" + *s.from + "' answered with error 208";
         return fail(errors::invalid_object(*s.from), line, cc::kSelect);

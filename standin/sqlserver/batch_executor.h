@@ -29,9 +29,7 @@ enum class RunContext : std::uint8_t { Batch, Procedure };
 struct RunOutcome {
     bool aborted = false;               // a batch-level error ended the run
     std::optional<std::uint32_t> error; // the last error number, if any
-    std::size_t statements_run = 0;
-    bool read_object = false; // a statement asked for data the stand-in does not hold
-    std::string note;         // for the log: what the stand-in could not answer
+    std::string note;                   // for the log: what the stand-in could not answer
 };
 
 class BatchExecutor {

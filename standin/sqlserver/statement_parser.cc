@@ -485,10 +485,10 @@ class Parser {
             }
             // A batch may start with a procedure name alone: SQL Server runs it as EXEC.
             if (first_in_batch && !is_reserved_keyword(first.text)) {
-                return exec_body(first, false);
+                return exec_body(first);
             }
         } else if (first.kind == TokenKind::QuotedName && first_in_batch) {
-            return exec_body(first, false);
+            return exec_body(first);
         }
         return std::unexpected(near(first));
     }
@@ -972,7 +972,7 @@ class Parser {
         if (name.kind != TokenKind::Word && name.kind != TokenKind::QuotedName) {
             return std::unexpected(near(name));
         }
-        auto r = exec_body(name, true);
+        auto r = exec_body(name);
         if (r && return_variable) {
             auto node = std::get<Exec>((*r)->node);
             node.return_variable = return_variable;
@@ -982,7 +982,7 @@ class Parser {
     }
 
     // exec_body reads "name [arg, ...]" with the name at the current token.
-    Result exec_body(const SqlToken& first, bool /*explicit_exec*/) {
+    Result exec_body(const SqlToken& first) {
         auto name = object_name();
         if (!name) {
             return std::unexpected(name.error());
