@@ -1057,6 +1057,67 @@ Read read_variant_value(ByteReader& r, std::size_t len) {
     }
 }
 
+// The BYTELEN types (INTN, BITN, FLTN, MONEYN, DATETIMN, GUID): the SQL type a max length
+// means, the value lengths each allows, and how a value of that length reads.
+SqlType bytelen_type(std::uint8_t token, std::uint8_t max) {
+    switch (token) {
+    case tt::kIntN:
+        return max == 1   ? SqlType::TinyInt
+               : max == 2 ? SqlType::SmallInt
+               : max == 8 ? SqlType::BigInt
+                          : SqlType::Int;
+    case tt::kBitN:
+        return SqlType::Bit;
+    case tt::kFltN:
+        return max == 4 ? SqlType::Real : SqlType::Float;
+    case tt::kMoneyN:
+        return max == 4 ? SqlType::SmallMoney : SqlType::Money;
+    case tt::kDateTimN:
+        return max == 4 ? SqlType::SmallDateTime : SqlType::DateTime;
+    default:
+        return SqlType::UniqueIdentifier; // GUID
+    }
+}
+
+bool bytelen_length_allowed(std::uint8_t token, std::uint8_t len) {
+    switch (token) {
+    case tt::kIntN:
+        return len == 1 || len == 2 || len == 4 || len == 8;
+    case tt::kBitN:
+        return len == 1;
+    case tt::kFltN:
+    case tt::kMoneyN:
+    case tt::kDateTimN:
+        return len == 4 || len == 8;
+    default:
+        return len == 16; // GUID
+    }
+}
+
+Read read_bytelen_value(ByteReader& r, std::uint8_t token, std::uint8_t len) {
+    switch (token) {
+    case tt::kIntN:
+        return fixed_int(r, len, false, len == 1);
+    case tt::kBitN:
+        return fixed_int(r, 1, true, false);
+    case tt::kFltN:
+        return float_of(r, len);
+    case tt::kMoneyN:
+        return money_of(r, len);
+    case tt::kDateTimN:
+        return datetime_of(r, len);
+    default: { // GUID
+        auto b = r.bytes(16);
+        if (!b) {
+            return std::unexpected(Error::Truncated);
+        }
+        Guid g{};
+        std::copy(b->begin(), b->end(), g.begin());
+        return Value{g};
+    }
+    }
+}
+
 } // namespace
 
 std::expected<TypedValue, Error> read_typed_value(ByteReader& r, Level level,
@@ -1121,7 +1182,8 @@ std::expected<TypedValue, Error> read_typed_value(ByteReader& r, Level level,
     default:
         break;
     }
-    // BYTELEN types: TYPE_INFO has a max length byte, the value a length byte (0 = NULL).
+    // BYTELEN types: TYPE_INFO has a max length byte, the value a length byte (0 = NULL), and
+    // each type allows only some lengths.
     switch (*token) {
     case tt::kIntN:
     case tt::kBitN:
@@ -1137,73 +1199,14 @@ std::expected<TypedValue, Error> read_typed_value(ByteReader& r, Level level,
         if (*len != 0 && *len > *max) {
             return fail(Error::BadValue);
         }
-        switch (*token) {
-        case tt::kIntN:
-            t.type = *max == 1   ? SqlType::TinyInt
-                     : *max == 2 ? SqlType::SmallInt
-                     : *max == 8 ? SqlType::BigInt
-                                 : SqlType::Int;
-            if (*len == 0) {
-                return out;
-            }
-            if (*len != 1 && *len != 2 && *len != 4 && *len != 8) {
-                return fail(Error::BadValue);
-            }
-            return set(fixed_int(r, *len, false, *len == 1));
-        case tt::kBitN:
-            t = bit_type();
-            if (*len == 0) {
-                return out;
-            }
-            if (*len != 1) {
-                return fail(Error::BadValue);
-            }
-            return set(fixed_int(r, 1, true, false));
-        case tt::kFltN:
-            t.type = *max == 4 ? SqlType::Real : SqlType::Float;
-            if (*len == 0) {
-                return out;
-            }
-            if (*len != 4 && *len != 8) {
-                return fail(Error::BadValue);
-            }
-            return set(float_of(r, *len));
-        case tt::kMoneyN:
-            t.type = *max == 4 ? SqlType::SmallMoney : SqlType::Money;
-            if (*len == 0) {
-                return out;
-            }
-            if (*len != 4 && *len != 8) {
-                return fail(Error::BadValue);
-            }
-            return set(money_of(r, *len));
-        case tt::kDateTimN:
-            t.type = *max == 4 ? SqlType::SmallDateTime : SqlType::DateTime;
-            if (*len == 0) {
-                return out;
-            }
-            if (*len != 4 && *len != 8) {
-                return fail(Error::BadValue);
-            }
-            return set(datetime_of(r, *len));
-        default: { // GUID
-            t.type = SqlType::UniqueIdentifier;
-            if (*len == 0) {
-                return out;
-            }
-            if (*len != 16) {
-                return fail(Error::BadValue);
-            }
-            Guid g{};
-            auto b = r.bytes(16);
-            if (!b) {
-                return fail(Error::Truncated);
-            }
-            std::copy(b->begin(), b->end(), g.begin());
-            out.value = g;
-            return out;
+        t.type = bytelen_type(*token, *max);
+        if (*len == 0) {
+            return out; // NULL
         }
+        if (!bytelen_length_allowed(*token, *len)) {
+            return fail(Error::BadValue);
         }
+        return set(read_bytelen_value(r, *token, *len));
     }
     case tt::kDecimalN:
     case tt::kNumericN:
