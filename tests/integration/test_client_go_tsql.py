@@ -54,7 +54,8 @@ import time
 import pytest
 
 from harness import EventLog
-from serve_log import FULL_TDS7, FULL_TDS8, LOGIN_ONLY, SESSION_STEPS, login_lines, start_proxy, start_serve
+from serve_log import (FULL_TDS7, FULL_TDS8, LOGIN_ONLY, SESSION_STEPS, SessionCheck, login_lines,
+                      start_proxy, start_serve)
 
 HOST = "localhost"  # the lab certificate's name
 
@@ -120,74 +121,29 @@ def assert_logged_in(r) -> None:
 def assert_session(r, client: str) -> None:
     """The --session script, step by step, against what a real SQL Server answers
     (tests/drivers/README.md). Every deviation is listed in one failure."""
-    session = r.get("session")
-    assert isinstance(session, list), "no session list in the result\n" + r.describe()
-    assert [s.get("step") for s in session] == SESSION_STEPS, \
-        f"steps {[s.get('step') for s in session]}, want {SESSION_STEPS}\n" + r.describe()
-    by = {s["step"]: s for s in session}
-    problems = []
-
-    def expect(cond: bool, what: str) -> None:
-        if not cond:
-            problems.append(what)
-
-    for s in session:
-        missing = {"step", "ok", "value", "error_code", "error"} - s.keys()
-        expect(not missing, f"{s['step']}: lacks {sorted(missing)}")
-
-    def ok_with(step: str, value=None, check_value: bool = True) -> None:
-        s = by[step]
-        expect(s.get("ok") is True and s.get("error") is None and s.get("error_code") is None,
-               f"{step}: want ok, got ok={s.get('ok')} error_code={s.get('error_code')!r} "
-               f"error={s.get('error')!r}")
-        if check_value and s.get("ok") is True:
-            expect(s.get("value") == value and type(s.get("value")) is type(value),
-                   f"{step}: value {s.get('value')!r}, want {value!r}")
-
-    ok_with("begin")            # no row: value null
-    ok_with("trancount", 1)     # both begin a real transaction (TM_BEGIN_XACT / BEGIN TRAN)
-    ok_with("system", check_value=False)
-    system = by["system"]
-    if system.get("ok") is True:
-        spid = system["value"]
-        expect(isinstance(spid, int) and not isinstance(spid, bool) and spid > 0,
-               f"system: value {spid!r}, want the spid (a positive int)")
-        row = system.get("row")
-        expect(isinstance(row, list) and len(row) == 6 and all(isinstance(c, str) for c in row),
-               f"system: row {row!r}, want 6 columns as strings")
-        if isinstance(row, list) and len(row) == 6:
-            expect(row[0] == str(spid), f"system: row[0] {row[0]!r} is not the spid {spid!r}")
-            expect(row[1] == "master", f"system: DB_NAME() {row[1]!r}, want 'master'")
-            expect(row[2] == "lab", f"system: SUSER_SNAME() {row[2]!r}, want 'lab'")
-            expect(re.fullmatch(r"\d+\.\d+\.\d+\.\d+", row[3]) is not None,
-                   f"system: SERVERPROPERTY('ProductVersion') {row[3]!r}, want N.N.N.N")
-            expect(row[4].startswith("Microsoft SQL Server"), f"system: @@VERSION {row[4]!r}")
-            expect(bool(row[5].strip()), f"system: GETDATE() {row[5]!r} is empty")
-    param = by["param"]
+    c = SessionCheck(r)
+    c.ok_with("begin")            # no row: value null
+    c.ok_with("trancount", 1)     # both begin a real transaction (TM_BEGIN_XACT / BEGIN TRAN)
+    c.system(getdate_re=None)     # tsql prints GETDATE() its own way ("Nov 29 2026 09:44AM")
+    param = c.by["param"]
     if client == "tsql":
-        expect(param.get("ok") is None and "parameter binding" in (param.get("skipped") or ""),
-               f"param: want skipped (tsql has no parameter binding), got {param!r}")
+        c.expect(param.get("ok") is None and "parameter binding" in (param.get("skipped") or ""),
+                 f"param: want skipped (tsql has no parameter binding), got {param!r}")
     else:
-        ok_with("param", 42)
-    ok_with("commit")
-    ok_with("trancount_after", 0)  # a plain commit (no chained transaction), as in the contract
-    err = by["error"]
-    expect(err.get("ok") is False and err.get("value") is None,
-           f"error: want not ok, got ok={err.get('ok')} value={err.get('value')!r}")
-    expect(err.get("error_code") == 208, f"error: error_code {err.get('error_code')!r}, want 208")
-    text = err.get("error") or ""
-    expect("Invalid object name 'tlslab_no_such_table'." in text,
-           f"error: error {text!r}, want \"Invalid object name 'tlslab_no_such_table'.\"")
+        c.ok_with("param", 42)
+    c.ok_with("commit")
+    c.ok_with("trancount_after", 0)  # a plain commit (no chained transaction), as in the contract
+    text = c.fails_with_208().get("error") or ""
     if client == "tsql":
         # tsql's message handler: Msg N (severity S, state T) from SERVER Line L:
-        expect(re.match(r"Msg 208 \(severity 16, state \d+\) from \S+ Line 1:\n", text) is not None,
-               f"error: {text!r} is not tsql's \"Msg 208 (severity 16, ...\" message")
+        c.expect(re.match(r"Msg 208 \(severity 16, state \d+\) from \S+ Line 1:\n", text) is not None,
+                 f"error: {text!r} is not tsql's \"Msg 208 (severity 16, ...\" message")
     else:
-        expect(text.startswith("mssql: ") and err.get("error_type") == "mssql.Error",
-               f"error: {text!r} ({err.get('error_type')}) is not go-mssqldb's mssql.Error")
-    ok_with("again", 1)
-    assert not problems, "session steps differ from SQL Server:\n  " + "\n  ".join(problems) \
-        + "\n" + r.describe()
+        err = c.by["error"]
+        c.expect(text.startswith("mssql: ") and err.get("error_type") == "mssql.Error",
+                 f"error: {text!r} ({err.get('error_type')}) is not go-mssqldb's mssql.Error")
+    c.ok_with("again", 1)
+    c.done()
 
 
 def assert_one_connection(r, client: str) -> None:
