@@ -323,6 +323,25 @@ std::optional<std::uint8_t> fixed_token(const TypeInfo& t) {
     return std::nullopt;
 }
 
+// date_text_chars: how long the text of a 7.3 date/time type is (what a down-level client
+// gets instead of it), or nullopt for any other type.
+std::optional<std::uint32_t> date_text_chars(const TypeInfo& t) {
+    const std::uint32_t fraction = t.scale > 0 ? 1u + t.scale : 0u; // ".fffffff"
+    if (t.type == SqlType::Date) {
+        return 10u; // yyyy-mm-dd
+    }
+    if (t.type == SqlType::Time) {
+        return 8u + fraction; // hh:mm:ss
+    }
+    if (t.type == SqlType::DateTime2) {
+        return 19u + fraction;
+    }
+    if (t.type == SqlType::DateTimeOffset) {
+        return 26u + fraction; // + " +hh:mm"
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 TypeInfo wire_type(const TypeInfo& declared, Level level) {
@@ -333,41 +352,8 @@ TypeInfo wire_type(const TypeInfo& declared, Level level) {
             n.nullable = declared.nullable;
             return n;
         };
-        switch (declared.type) {
-        case SqlType::Date:
-            return as_nvarchar(10);
-        case SqlType::Time:
-            return as_nvarchar(declared.scale > 0 ? 9u + declared.scale : 8u);
-        case SqlType::DateTime2:
-            return as_nvarchar(declared.scale > 0 ? 20u + declared.scale : 19u);
-        case SqlType::DateTimeOffset:
-            return as_nvarchar(declared.scale > 0 ? 27u + declared.scale : 26u);
-        case SqlType::Bit:
-        case SqlType::TinyInt:
-        case SqlType::SmallInt:
-        case SqlType::Int:
-        case SqlType::BigInt:
-        case SqlType::Decimal:
-        case SqlType::Numeric:
-        case SqlType::Real:
-        case SqlType::Float:
-        case SqlType::SmallMoney:
-        case SqlType::Money:
-        case SqlType::SmallDateTime:
-        case SqlType::DateTime:
-        case SqlType::Char:
-        case SqlType::VarChar:
-        case SqlType::NChar:
-        case SqlType::NVarChar:
-        case SqlType::Text:
-        case SqlType::NText:
-        case SqlType::Binary:
-        case SqlType::VarBinary:
-        case SqlType::Image:
-        case SqlType::UniqueIdentifier:
-        case SqlType::Variant:
-        case SqlType::Xml:
-            break;
+        if (auto chars = date_text_chars(declared)) {
+            return as_nvarchar(*chars);
         }
     }
     if (!is_72_plus(level)) {
