@@ -1,4 +1,5 @@
 #include <algorithm>
+
 #include <pg/messages.h>
 
 namespace pg {

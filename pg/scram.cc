@@ -1,4 +1,5 @@
 #include <charconv>
+
 #include <pg/scram.h>
 
 namespace pg::scram {

@@ -14,11 +14,12 @@
 #include <cstdint>
 #include <expected>
 #include <optional>
-#include <pg/messages.h>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <pg/messages.h>
 
 namespace pg::scram {
 

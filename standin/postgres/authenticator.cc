@@ -511,4 +511,28 @@ Authenticator::Step Authenticator::client_final(const std::string& text) {
     return s;
 }
 
+std::string_view to_string(AuthMethod m) {
+    switch (m) {
+    case AuthMethod::Trust:
+        return "trust";
+    case AuthMethod::Password:
+        return "password";
+    case AuthMethod::Md5:
+        return "md5";
+    case AuthMethod::ScramSha256:
+        return "scram-sha-256";
+    }
+    return "?";
+}
+
+std::optional<AuthMethod> auth_method_from_name(std::string_view name) {
+    for (auto m :
+         {AuthMethod::Trust, AuthMethod::Password, AuthMethod::Md5, AuthMethod::ScramSha256}) {
+        if (name == to_string(m)) {
+            return m;
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace standin::postgres

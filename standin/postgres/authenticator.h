@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <pg/messages.h>
@@ -29,6 +30,9 @@
 namespace standin::postgres {
 
 enum class AuthMethod : std::uint8_t { Trust, Password, Md5, ScramSha256 };
+// The names pg_hba.conf uses: trust, password, md5, scram-sha-256.
+std::string_view to_string(AuthMethod m);
+std::optional<AuthMethod> auth_method_from_name(std::string_view name);
 
 struct AuthSetup {
     AuthMethod method = AuthMethod::ScramSha256;

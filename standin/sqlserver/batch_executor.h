@@ -10,14 +10,14 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
+
 #include <standin/sqlserver/evaluator.h>
 #include <standin/sqlserver/server_identity.h>
 #include <standin/sqlserver/session_state.h>
 #include <standin/sqlserver/statement.h>
 #include <standin/sqlserver/statement_parser.h>
-#include <string>
-#include <vector>
-
 #include <tds/tokens.h>
 
 namespace standin::sqlserver {

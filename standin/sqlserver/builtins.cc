@@ -1,9 +1,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+
 #include <standin/sqlserver/builtins.h>
 #include <standin/sqlserver/sql_lexer.h>
-
 #include <tds/utf16.h>
 
 namespace standin::sqlserver {

@@ -5,9 +5,10 @@
 // DATABASEPROPERTYEX, SESSIONPROPERTY, DB_NAME, SUSER_SNAME, GETDATE, ... with SQL Server's
 // result types.
 
-#include <standin/sqlserver/evaluator.h>
 #include <string>
 #include <vector>
+
+#include <standin/sqlserver/evaluator.h>
 
 namespace standin::sqlserver {
 

@@ -1,9 +1,9 @@
 #include <cmath>
 #include <limits>
+
 #include <standin/sqlserver/builtins.h>
 #include <standin/sqlserver/evaluator.h>
 #include <standin/sqlserver/sql_lexer.h>
-
 #include <tds/utf16.h>
 
 namespace standin::sqlserver {

@@ -7,12 +7,12 @@
 
 #include <expected>
 #include <map>
+#include <string>
+
 #include <standin/sqlserver/server_identity.h>
 #include <standin/sqlserver/session_state.h>
 #include <standin/sqlserver/sql_error.h>
 #include <standin/sqlserver/statement.h>
-#include <string>
-
 #include <tds/sql_types.h>
 
 namespace standin::sqlserver {

@@ -1,4 +1,5 @@
 #include <algorithm>
+
 #include <standin/sqlserver/batch_executor.h>
 #include <standin/sqlserver/procedures.h>
 #include <standin/sqlserver/sql_lexer.h>

@@ -7,11 +7,11 @@
 // does.
 
 #include <cstdint>
-#include <standin/sqlserver/server_identity.h>
-#include <standin/sqlserver/session_state.h>
 #include <string>
 #include <vector>
 
+#include <standin/sqlserver/server_identity.h>
+#include <standin/sqlserver/session_state.h>
 #include <tds/sql_types.h>
 #include <tds/tokens.h>
 

@@ -1,10 +1,10 @@
 #include <algorithm>
+
 #include <standin/sqlserver/batch_executor.h>
 #include <standin/sqlserver/procedures.h>
 #include <standin/sqlserver/responder.h>
 #include <standin/sqlserver/sql_lexer.h>
 #include <standin/sqlserver/statement_parser.h>
-
 #include <tds/packet.h>
 #include <tds/rpc.h>
 #include <tds/sql_batch.h>

@@ -28,11 +28,11 @@
 #include <cstdint>
 #include <expected>
 #include <optional>
-#include <standin/sqlserver/server_identity.h>
-#include <standin/sqlserver/session_state.h>
 #include <string>
 #include <vector>
 
+#include <standin/sqlserver/server_identity.h>
+#include <standin/sqlserver/session_state.h>
 #include <tds/login7.h>
 #include <tds/message_assembler.h>
 #include <tds/tokens.h>

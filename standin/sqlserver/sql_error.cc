@@ -1,4 +1,5 @@
 #include <cstdio>
+
 #include <standin/sqlserver/sql_error.h>
 
 namespace standin::sqlserver::errors {

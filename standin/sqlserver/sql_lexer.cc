@@ -1,4 +1,5 @@
 #include <optional>
+
 #include <standin/sqlserver/sql_lexer.h>
 
 namespace standin::sqlserver {

@@ -1,9 +1,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <utility>
+
 #include <standin/sqlserver/sql_lexer.h>
 #include <standin/sqlserver/statement_parser.h>
-#include <utility>
 
 namespace standin::sqlserver {
 

@@ -9,10 +9,11 @@
 #include <cstdint>
 #include <expected>
 #include <optional>
-#include <standin/sqlserver/statement.h>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <standin/sqlserver/statement.h>
 
 namespace standin::sqlserver {
 

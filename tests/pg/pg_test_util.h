@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <ostream>
-#include <pg/messages.h>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -17,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <pg/messages.h>
 #include <support/hex.h>
 
 namespace pg {

@@ -1,9 +1,10 @@
 #include <optional>
-#include <pg/messages.h>
 #include <string>
 #include <utility>
 
 #include <catch2/catch.hpp>
+
+#include <pg/messages.h>
 
 #include "pg_test_util.h"
 

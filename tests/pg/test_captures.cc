@@ -5,10 +5,11 @@
 
 #include <algorithm>
 #include <deque>
-#include <pg/messages.h>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include <pg/messages.h>
 
 #include "pg_test_util.h"
 

@@ -1,8 +1,9 @@
 #include <optional>
-#include <pg/messages.h>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include <pg/messages.h>
 
 #include "pg_test_util.h"
 

@@ -3,12 +3,13 @@
 // accepts must be canonical: encoding the decoded value gives back the very same bytes.
 
 #include <functional>
-#include <pg/messages.h>
-#include <pg/scram.h>
 #include <random>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include <pg/messages.h>
+#include <pg/scram.h>
 
 #include "pg_test_util.h"
 

@@ -1,8 +1,9 @@
 #include <cstddef>
-#include <pg/messages.h>
 #include <random>
 
 #include <catch2/catch.hpp>
+
+#include <pg/messages.h>
 
 #include "pg_test_util.h"
 

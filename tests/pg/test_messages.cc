@@ -1,6 +1,6 @@
-#include <pg/messages.h>
-
 #include <catch2/catch.hpp>
+
+#include <pg/messages.h>
 
 #include "pg_test_util.h"
 

@@ -1,7 +1,8 @@
-#include <pg/scram.h>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include <pg/scram.h>
 
 #include "pg_test_util.h"
 

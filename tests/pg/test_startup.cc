@@ -1,7 +1,8 @@
-#include <pg/messages.h>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include <pg/messages.h>
 
 #include "pg_test_util.h"
 

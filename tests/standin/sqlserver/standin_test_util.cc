@@ -1,9 +1,8 @@
 #include "standin_test_util.h"
 
-#include <standin/sqlserver/statement_parser.h>
-
 #include <catch2/catch.hpp>
 
+#include <standin/sqlserver/statement_parser.h>
 #include <tds/all_headers.h>
 #include <tds/byte_reader.h>
 #include <tds/login7.h>

@@ -8,14 +8,14 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <vector>
+
 #include <standin/sqlserver/batch_executor.h>
 #include <standin/sqlserver/evaluator.h>
 #include <standin/sqlserver/responder.h>
 #include <standin/sqlserver/server_identity.h>
 #include <standin/sqlserver/session_state.h>
-#include <string>
-#include <vector>
-
 #include <tds/byte_writer.h>
 #include <tds/message_assembler.h>
 #include <tds/packet.h>

@@ -1,7 +1,8 @@
-#include <standin/sqlserver/batch_executor.h>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include <standin/sqlserver/batch_executor.h>
 
 #include "standin_test_util.h"
 

@@ -1,10 +1,11 @@
 #include <optional>
-#include <standin/sqlserver/builtins.h>
-#include <standin/sqlserver/evaluator.h>
-#include <standin/sqlserver/statement_parser.h>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include <standin/sqlserver/builtins.h>
+#include <standin/sqlserver/evaluator.h>
+#include <standin/sqlserver/statement_parser.h>
 
 #include "standin_test_util.h"
 

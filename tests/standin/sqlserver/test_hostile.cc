@@ -10,12 +10,12 @@
 
 #include <cstdint>
 #include <random>
-#include <standin/sqlserver/statement_parser.h>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include <standin/sqlserver/statement_parser.h>
 #include <tds/packet.h>
 #include <tds/rpc.h>
 #include <tds/transaction_manager.h>

@@ -1,7 +1,8 @@
-#include <standin/sqlserver/procedures.h>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include <standin/sqlserver/procedures.h>
 
 #include "standin_test_util.h"
 

@@ -1,8 +1,8 @@
-#include <standin/sqlserver/responder.h>
 #include <string>
 
 #include <catch2/catch.hpp>
 
+#include <standin/sqlserver/responder.h>
 #include <tds/byte_writer.h>
 #include <tds/login7.h>
 #include <tds/rpc.h>

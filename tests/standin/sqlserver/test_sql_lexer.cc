@@ -1,8 +1,9 @@
-#include <standin/sqlserver/sql_lexer.h>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include <standin/sqlserver/sql_lexer.h>
 
 using standin::sqlserver::lex_sql;
 using standin::sqlserver::SqlToken;

@@ -1,8 +1,9 @@
-#include <standin/sqlserver/statement_parser.h>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include <standin/sqlserver/statement_parser.h>
 
 namespace sq = standin::sqlserver;
 
