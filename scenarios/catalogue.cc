@@ -69,26 +69,28 @@ class Reader {
             }
         }
     }
-    void texts(const std::string& key, std::vector<std::string>& out) {
+    // texts reads a list of strings; true when the key is present.
+    bool texts(const std::string& key, std::vector<std::string>& out) {
         seen_.insert(key);
         const auto* node = table_.get(key);
         if (node == nullptr) {
-            return;
+            return false;
         }
         const auto* arr = node->as_array();
         if (arr == nullptr) {
             fail(key, "must be a list of strings");
-            return;
+            return true;
         }
         out.clear();
         for (const auto& item : *arr) {
             auto v = item.value<std::string>();
             if (!v) {
                 fail(key, "must be a list of strings");
-                return;
+                return true;
             }
             out.push_back(*v);
         }
+        return true;
     }
     const toml::table* sub_table(const std::string& key) {
         seen_.insert(key);
@@ -168,6 +170,22 @@ std::string_view to_string(Expect e) {
     return e == Expect::Accept ? "accept" : "reject";
 }
 
+std::string_view to_string(Protocol p) {
+    switch (p) {
+    case Protocol::Tds:
+        return "tds";
+    case Protocol::Postgres:
+        return "postgres";
+    case Protocol::Tls:
+        return "tls";
+    }
+    return "?";
+}
+
+bool serves(const Scenario& s, Protocol p) {
+    return std::find(s.protocols.begin(), s.protocols.end(), p) != s.protocols.end();
+}
+
 std::expected<Scenario, std::string> parse_scenario(std::string_view text,
                                                     const std::string& origin) {
     toml::table doc;
@@ -191,6 +209,9 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
     const toml::table* cert = top.sub_table("certificate");
     const toml::table* tls = top.sub_table("tls");
     const toml::table* tds = top.sub_table("tds");
+    const toml::table* postgres = top.sub_table("postgres");
+    std::vector<std::string> protocols;
+    bool has_protocols = top.texts("protocols", protocols);
     top.reject_unknown();
     if (!top.ok()) {
         return std::unexpected(top.error());
@@ -206,6 +227,23 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         return std::unexpected(origin + ": expect: must be \"accept\" or \"reject\"");
     }
     s.expect = expect == "accept" ? Expect::Accept : Expect::Reject;
+    if (has_protocols) {
+        s.protocols.clear();
+        for (const auto& name : protocols) {
+            if (name == "tds") {
+                s.protocols.push_back(Protocol::Tds);
+            } else if (name == "postgres") {
+                s.protocols.push_back(Protocol::Postgres);
+            } else if (name == "tls") {
+                s.protocols.push_back(Protocol::Tls);
+            } else {
+                return std::unexpected(origin + ": protocols: each must be tds, postgres or tls");
+            }
+        }
+        if (s.protocols.empty()) {
+            return std::unexpected(origin + ": protocols: name at least one");
+        }
+    }
 
     if (cert != nullptr) {
         Reader r(*cert, origin, "certificate.");
@@ -295,6 +333,15 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
             }
             *out = v;
         }
+        if (!r.ok()) {
+            return std::unexpected(r.error());
+        }
+    }
+    if (postgres != nullptr) {
+        Reader r(*postgres, origin, "postgres.");
+        r.boolean("refuse_ssl", s.postgres.refuse_ssl);
+        r.boolean("strip_channel_binding", s.postgres.strip_channel_binding);
+        r.reject_unknown();
         if (!r.ok()) {
             return std::unexpected(r.error());
         }

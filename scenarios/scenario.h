@@ -56,6 +56,16 @@ struct TdsBehaviour {
     bool reset_during_handshake = false;              // TCP reset once the ClientHello has arrived
 };
 
+// PostgreSQL negotiation faults.
+struct PostgresBehaviour {
+    bool refuse_ssl = false;            // answer SSLRequest 'N' (clients on prefer/allow go on)
+    bool strip_channel_binding = false; // drop SCRAM-SHA-256-PLUS from the server's mechanisms
+};
+
+// The protocols a scenario is meant for; a listener of another protocol does not serve it.
+enum class Protocol : std::uint8_t { Tds, Postgres, Tls };
+std::string_view to_string(Protocol p);
+
 enum class Expect : std::uint8_t { Accept, Reject };
 
 struct Scenario {
@@ -67,10 +77,13 @@ struct Scenario {
     CertificateSpec certificate;
     TlsPolicy tls;
     TdsBehaviour tds;
+    PostgresBehaviour postgres;
+    std::vector<Protocol> protocols = {Protocol::Tds, Protocol::Postgres, Protocol::Tls};
     std::string source; // file it came from ("builtin:valid.toml" or a path)
 };
 
 std::string_view to_string(Issuer i);
 std::string_view to_string(Expect e);
+bool serves(const Scenario& s, Protocol p);
 
 } // namespace scenarios

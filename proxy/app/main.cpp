@@ -4,10 +4,14 @@
 
 #include <openssl/ssl.h>
 
-#include <proxy/app/ca_command.h>
-#include <proxy/app/cli.h>
-#include <proxy/app/proxy_command.h>
-#include <proxy/app/serve_command.h>
+#include <proxy/app/commands/ca_command.h>
+#include <proxy/app/commands/cli.h>
+#include <proxy/app/commands/ctl_command.h>
+#include <proxy/app/commands/demo_command.h>
+#include <proxy/app/commands/lab_command.h>
+#include <proxy/app/commands/proxy_command.h>
+#include <proxy/app/commands/scenarios_command.h>
+#include <proxy/app/commands/serve_command.h>
 
 namespace {
 

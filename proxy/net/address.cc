@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <netdb.h>
@@ -62,16 +63,16 @@ std::expected<sockaddr_storage, std::string> resolve(const HostPort& hp) {
 }
 
 std::string format_address(const sockaddr* addr) {
-    char host[INET6_ADDRSTRLEN] = {};
+    std::array<char, INET6_ADDRSTRLEN> host{};
     if (addr->sa_family == AF_INET) {
         const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+        inet_ntop(AF_INET, &in->sin_addr, host.data(), host.size());
+        return std::string(host.data()) + ":" + std::to_string(ntohs(in->sin_port));
     }
     if (addr->sa_family == AF_INET6) {
         const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+        inet_ntop(AF_INET6, &in6->sin6_addr, host.data(), host.size());
+        return "[" + std::string(host.data()) + "]:" + std::to_string(ntohs(in6->sin6_port));
     }
     return "?";
 }

@@ -7,7 +7,7 @@
 
 #include <uv.h>
 
-#include <proxy/core/machine.h>
+#include <proxy/core/session/machine.h>
 #include <proxy/net/address.h>
 #include <proxy/net/session.h>
 
@@ -26,6 +26,8 @@ using MachineFactory = std::function<std::unique_ptr<Machine>(const SessionInfo&
 class Listener {
   public:
     Listener(uv_loop_t* loop, SessionRegistry& registry, std::string label, MachineFactory factory);
+    // Destroy only once the handle is closed (close()'s `done` ran, or it was never opened).
+    ~Listener() = default;
     Listener(const Listener&) = delete;
     Listener& operator=(const Listener&) = delete;
 

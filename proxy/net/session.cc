@@ -1,6 +1,6 @@
 #include <spdlog/spdlog.h>
 
-#include <proxy/core/session_record.h>
+#include <proxy/core/session/session_record.h>
 #include <proxy/net/address.h>
 #include <proxy/net/session.h>
 
@@ -387,6 +387,7 @@ void SessionRegistry::destroy(std::uint64_t id) {
 
 void SessionRegistry::close_all(const std::string& reason) {
     std::vector<Session*> live;
+    live.reserve(sessions_.size());
     for (auto& [id, s] : sessions_) {
         live.push_back(s.get());
     }

@@ -28,7 +28,7 @@
 
 #include <uv.h>
 
-#include <proxy/core/machine.h>
+#include <proxy/core/session/machine.h>
 
 namespace proxy::net {
 
@@ -43,8 +43,8 @@ struct SessionHooks {
 
 class Session {
   public:
-    static constexpr std::size_t kHighWatermark = 1024 * 1024;
-    static constexpr std::size_t kLowWatermark = 256 * 1024;
+    static constexpr std::size_t kHighWatermark = std::size_t{1024} * 1024;
+    static constexpr std::size_t kLowWatermark = std::size_t{256} * 1024;
     static constexpr std::uint64_t kLingerMs = 2000;
     // Timer ids below zero belong to the shell; machines use positive ones.
     static constexpr int kLingerTimer = -1;
@@ -93,12 +93,12 @@ class Session {
     static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
     static void on_write(uv_write_t* req, int status);
     static void on_shutdown(uv_shutdown_t* req, int status);
-    static void on_timer(uv_timer_t* t);
+    static void on_timer(uv_timer_t* handle);
     static void on_tcp_closed(uv_handle_t* h);
     static void on_connect(uv_connect_t* req, int status);
     void connect_upstream();
     void half_close(Side side);
-    void shutdown(Conn& c);
+    static void shutdown(Conn& c);
     static void on_timer_closed(uv_handle_t* h);
     Conn* conn_of(const uv_stream_t* s);
 
@@ -129,7 +129,7 @@ class Session {
     int shutdowns_pending_ = 0;
     std::map<int, Timer> timers_;
     int open_handles_ = 0;
-    std::array<char, 64 * 1024> read_buf_{};
+    std::array<char, std::size_t{64} * 1024> read_buf_{};
 };
 
 // SessionRegistry owns the live sessions and destroys each once its handles are closed.

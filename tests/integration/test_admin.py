@@ -53,7 +53,8 @@ def lab(tlslab_bin, state_dir, tmp_path_factory):
         base, admin_port = free_port_block(len(LISTENERS)), free_port()
         try:
             proc = start_module_tlslab(
-                tlslab_bin, state_dir, "lab", "--base-port", str(base), "--only",
+                tlslab_bin, state_dir, "lab", "--protocol", "tds", "--base-port", str(base),
+                "--only",
                 ",".join(LISTENERS), "--admin", f"127.0.0.1:{admin_port}", "--events",
                 str(events), "--ports-json", str(ports_json), listen=None, name="lab")
             break
@@ -63,7 +64,7 @@ def lab(tlslab_bin, state_dir, tmp_path_factory):
         raise last  # type: ignore[misc]
     address = admin_address(proc)
     assert address == f"127.0.0.1:{admin_port}", address
-    lab = Lab(proc, Admin(address), json.loads(ports_json.read_text()), Sessions(events))
+    lab = Lab(proc, Admin(address), json.loads(ports_json.read_text())["tds"], Sessions(events))
     yield lab
     stop_all(proc)
 
@@ -108,13 +109,16 @@ def test_get_endpoints_have_the_documented_shapes(clean, lab_ca):
     assert len(names) >= 20 and {"valid", "expired", "encrypt-off", "tds8-no-alpn"} <= set(names)
     for s in scenarios:
         assert set(s) == {"name", "description", "expect", "expect_detail", "passthrough",
-                          "source"}, s
+                          "protocols", "source"}, s
+        assert s["protocols"] and set(s["protocols"]) <= {"tds", "postgres", "tls"}, s
         assert s["expect"] in ("accept", "reject"), s
 
     status, listeners = lab.admin.get("/listeners")
     assert status == 200 and [x["id"] for x in listeners] == list(LISTENERS), listeners
     for x in listeners:
-        assert set(x) == {"id", "address", "port", "scenario", "upstream", "live_sessions"}, x
+        assert set(x) == {"id", "protocol", "address", "port", "scenario", "upstream",
+                          "live_sessions"}, x
+        assert x["protocol"] == "tds", x
         assert x["port"] == lab.ports[x["id"]] and x["address"] == f"127.0.0.1:{x['port']}"
         assert x["scenario"] == x["id"] and x["live_sessions"] == 0, x
         assert x["upstream"] == "localhost", x
@@ -293,7 +297,7 @@ def test_admin_on_a_non_loopback_address_needs_allow_remote(tlslab_bin, state_di
     runs = []
     for where in sorted({addr, "0.0.0.0"}):
         for sub in (["proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1"],
-                    ["lab", "--base-port", str(free_port_block(1)), "--only", "valid"]):
+                    ["lab", "--protocol", "tds", "--base-port", str(free_port_block(1)), "--only", "valid"]):
             argv = [str(tlslab_bin), "--state-dir", str(state_dir), *sub,
                     "--admin", f"{where}:0"]
             runs.append((where, argv, subprocess.Popen(
@@ -325,7 +329,7 @@ def test_admin_port_in_use_is_a_clear_error(tlslab_bin, state_dir):
         taken.listen()
         port = taken.getsockname()[1]
         for sub in (["proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1"],
-                    ["lab", "--base-port", str(free_port_block(1)), "--only", "valid"]):
+                    ["lab", "--protocol", "tds", "--base-port", str(free_port_block(1)), "--only", "valid"]):
             cp = subprocess.run([str(tlslab_bin), "--state-dir", str(state_dir), *sub,
                                  "--admin", f"127.0.0.1:{port}"], stdin=subprocess.DEVNULL,
                                 capture_output=True, text=True, timeout=REFUSAL_BOUND_S)

@@ -122,7 +122,8 @@ def runner(request, tlslab_bin, state_dir, lab_ca, tmp_path_factory):
     for _ in range(3):
         base = free_port_block(len(SCENARIOS))
         try:
-            proc = start_module_tlslab(tlslab_bin, state_dir, "lab", "--base-port", str(base),
+            proc = start_module_tlslab(tlslab_bin, state_dir, "lab", "--protocol", "tds",
+                                       "--base-port", str(base),
                                        "--only", ",".join(SCENARIOS), "--events", str(events),
                                        "--ports-json", str(ports_json), listen=None,
                                        name="downgrade-lab")
@@ -131,7 +132,7 @@ def runner(request, tlslab_bin, state_dir, lab_ca, tmp_path_factory):
             last = e
     else:
         raise last  # type: ignore[misc]
-    r = Runner(proc, json.loads(ports_json.read_text()), events, lab_ca)
+    r = Runner(proc, json.loads(ports_json.read_text())["tds"], events, lab_ca)
     selected = [item.callspec.params["case"] for item in request.session.items
                 if item.module is request.module and hasattr(item, "callspec")
                 and "case" in item.callspec.params]

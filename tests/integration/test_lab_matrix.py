@@ -93,7 +93,7 @@ def scenario_names() -> list[str]:
         cp = subprocess.run([str(default_bin()), "scenarios", "--json"], capture_output=True,
                             text=True, timeout=30)
         if cp.returncode == 0:
-            return [s["name"] for s in json.loads(cp.stdout)]
+            return [s["name"] for s in json.loads(cp.stdout) if "tds" in s["protocols"]]
     except (OSError, ValueError, subprocess.TimeoutExpired):
         pass
     names: list[str] = []
@@ -367,7 +367,8 @@ def lab(tlslab_bin, state_dir, tmp_path_factory):
         base = free_port_block(n)
         try:
             proc = TlslabProcess.start(
-                tlslab_bin, "lab", "--base-port", str(base), "--ports-json", str(ports_json),
+                tlslab_bin, "lab", "--protocol", "tds", "--base-port", str(base),
+                "--ports-json", str(ports_json),
                 "--events", str(events), "--handshake-timeout", "15",
                 state_dir=state_dir, listen=None, log_level="info", ready_timeout=60,
                 name=f"lab {base}", fail_pattern=r"cannot listen on")
@@ -379,7 +380,7 @@ def lab(tlslab_bin, state_dir, tmp_path_factory):
     else:
         raise last  # type: ignore[misc]
     try:
-        ports = json.loads(ports_json.read_text())
+        ports = json.loads(ports_json.read_text())["tds"]
         assert sorted(ports) == sorted(SCENARIOS), (ports, SCENARIOS)
         assert sorted(ports.values()) == list(range(base, base + n)), ports
         yield proc, ports, EventLog(events)
@@ -646,7 +647,7 @@ def test_lab_exits_when_a_scenario_port_is_taken(tlslab_bin, state_dir, tmp_path
     blocker.listen(1)
     taken = blocker.getsockname()[1]
     try:
-        argv = [str(tlslab_bin), "--state-dir", str(state_dir), "lab", "--base-port",
+        argv = [str(tlslab_bin), "--state-dir", str(state_dir), "lab", "--protocol", "tds", "--base-port",
                 str(taken - 2), "--ports-json", str(tmp_path / "ports.json")]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)

@@ -674,6 +674,6 @@ def test_scenarios_json_lists_the_catalogue(tlslab_bin, state_dir):
     assert len(names) >= 16 and len(set(names)) == len(names), names
     assert set(ORIGINAL_16) <= set(names), sorted(set(ORIGINAL_16) - set(names))
     for s in items:
-        assert {"name", "description", "expect", "expect_detail", "passthrough",
+        assert {"name", "description", "expect", "expect_detail", "passthrough", "protocols",
                 "source"} <= s.keys(), s
         assert s["expect"] in ("accept", "reject"), s

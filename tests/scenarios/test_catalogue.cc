@@ -30,7 +30,10 @@ TEST_CASE("the built-in catalogue has its scenarios in a stable order", "[scenar
                                                "encrypt-not-supported",
                                                "encrypt-off",
                                                "encrypt-required",
-                                               "tds8-no-alpn"};
+                                               "tds8-no-alpn",
+                                               "pg-ssl-refused",
+                                               "pg-no-channel-binding",
+                                               "pg-no-alpn"};
     CHECK(c->names() == expected);
     for (const auto& s : c->all()) {
         INFO(s.name);
@@ -46,6 +49,17 @@ TEST_CASE("the built-in catalogue has its scenarios in a stable order", "[scenar
     CHECK(c->find("tls1.0-only")->tls.security_level == 0);
     CHECK(c->find("incomplete-chain")->certificate.issuer == scenarios::Issuer::UnsentIntermediate);
     CHECK(c->find("passthrough")->passthrough);
+    // Which protocols each scenario serves: the TDS negotiation faults only TDS, the PostgreSQL
+    // ones only PostgreSQL, certificate faults every protocol.
+    using scenarios::Protocol;
+    CHECK(scenarios::serves(*c->find("expired"), Protocol::Tds));
+    CHECK(scenarios::serves(*c->find("expired"), Protocol::Postgres));
+    CHECK(scenarios::serves(*c->find("expired"), Protocol::Tls));
+    CHECK(scenarios::serves(*c->find("encrypt-off"), Protocol::Tds));
+    CHECK_FALSE(scenarios::serves(*c->find("encrypt-off"), Protocol::Postgres));
+    CHECK_FALSE(scenarios::serves(*c->find("pg-ssl-refused"), Protocol::Tds));
+    CHECK(c->find("pg-ssl-refused")->postgres.refuse_ssl);
+    CHECK(c->find("pg-no-channel-binding")->postgres.strip_channel_binding);
 }
 
 TEST_CASE("a bad scenario file is an error naming the file and the key", "[scenarios]") {
@@ -71,6 +85,9 @@ TEST_CASE("a bad scenario file is an error naming the file and the key", "[scena
     CHECK_THAT(err(head + "[tds]\nencryption_to_client = \"maybe\"\n"),
                Catch::StartsWith("my.toml: tds.encryption_to_client:"));
     CHECK_THAT(err(head + "expect = \"perhaps\"\n"), Catch::StartsWith("my.toml: expect:"));
+    CHECK_THAT(err(head + "protocols = [\"mysql\"]\n"), Catch::StartsWith("my.toml: protocols:"));
+    CHECK_THAT(err(head + "protocols = []\n"), Catch::StartsWith("my.toml: protocols:"));
+    CHECK(err(head + "[postgres]\nrefuse = true\n") == "my.toml: postgres.refuse: unknown key");
     CHECK_THAT(err("description = \"d\"\n"), Catch::StartsWith("my.toml: name:"));
     CHECK_THAT(err("name = \"x\"\n"), Catch::StartsWith("my.toml: description:"));
     CHECK_THAT(err(head + "certificate = 1\n"),

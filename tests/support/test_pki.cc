@@ -44,7 +44,7 @@ TestPki build() {
     s.max_version = TLS1_2_VERSION;
     pki.tds7_server = must(proxy::make_server_context(s));
     s.max_version = TLS1_3_VERSION;
-    s.alpn_tds8 = true;
+    s.alpn = proxy::ServerAlpn::Tds8;
     pki.tds8_server = must(proxy::make_server_context(s));
 
     proxy::TlsClientConfig c;

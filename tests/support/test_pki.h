@@ -2,7 +2,7 @@
 
 #include <certs/issuer.h>
 #include <certs/openssl_ptr.h>
-#include <proxy/core/tls_context.h>
+#include <proxy/core/tls/tls_context.h>
 
 namespace support {
 

@@ -8,8 +8,8 @@
 #include <limits>
 #include <vector>
 
-#include <proxy/core/client_leg.h>
-#include <proxy/core/server_leg.h>
+#include <proxy/core/tds/client_leg.h>
+#include <proxy/core/tds/server_leg.h>
 #include <tds/login7.h>
 #include <tds/packet_writer.h>
 #include <tds/prelogin.h>

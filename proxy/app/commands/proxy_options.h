@@ -1,0 +1,40 @@
+#pragma once
+
+// The options `tlslab proxy` and `tlslab lab` share, and what each turns into: the lab's set-up
+// (names, extra scenarios), the proxy timeouts, where records go, and the admin API. Each
+// add_*_options documents a group in a command's help; the *_from functions read the parsed
+// arguments back.
+
+#include <expected>
+#include <memory>
+#include <string>
+
+#include <cxxopts.hpp>
+
+#include <proxy/app/admin/admin_server.h>
+#include <proxy/app/commands/cli.h>
+#include <proxy/app/lab/lab_setup.h>
+#include <proxy/app/lab/lab_state.h>
+#include <proxy/app/lab/proxy_endpoint.h>
+#include <proxy/app/outputs/lab_outputs.h>
+#include <proxy/net/loop_bridge.h>
+
+namespace proxy::app {
+
+// --hostname, --scenarios and the three proxy timeouts.
+void add_lab_options(cxxopts::Options& options);
+LabOptions lab_options_from(const CommandLine& cl, const cxxopts::ParseResult& args);
+void apply_timeouts(ProxyEndpoint::Config& c, const cxxopts::ParseResult& args);
+
+// "Records": --events, --reveal-secrets, --record-messages, --keylog, --pcap.
+void add_output_options(cxxopts::Options& options);
+OutputOptions output_options_from(const cxxopts::ParseResult& args);
+
+// "Admin API": --admin, --admin-token, --admin-allow-remote.
+void add_admin_options(cxxopts::Options& options);
+// start_admin: no server (a null pointer) without --admin; an error for a bad address or one
+// that cannot be bound.
+std::expected<std::unique_ptr<AdminServer>, std::string>
+start_admin(const cxxopts::ParseResult& args, net::LoopBridge& bridge, LabState& state);
+
+} // namespace proxy::app

@@ -1,0 +1,165 @@
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include <certs/lab_ca.h>
+#include <proxy/app/commands/connection_examples.h>
+#include <proxy/app/commands/serve_command.h>
+#include <proxy/app/lab/lab_setup.h>
+#include <proxy/app/lab/serve_endpoint.h>
+#include <proxy/net/event_loop.h>
+
+namespace proxy::app {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+    std::string out;
+    for (const auto& s : v) {
+        out += (out.empty() ? "" : sep) + s;
+    }
+    return out;
+}
+
+} // namespace
+
+int run_serve_command(const CommandLine& cl) {
+    cxxopts::Options options(
+        "tlslab serve",
+        "An embedded SQL Server stand-in: real drivers log in over every encryption mode and\n"
+        "hold a session as against SQL Server 2022, at every TDS version (7.0 to 8.0): batches,\n"
+        "SET options, USE, transactions (T-SQL and Transaction Manager requests), system\n"
+        "variables and functions, sp_executesql and prepared statements. It holds no data: a\n"
+        "table or procedure gets SQL Server's own error (208, 2812), and the session goes on.\n"
+        "Login: the user and password below, databases master, tempdb, model, msdb and lab.\n"
+        "With --protocol postgres: a PostgreSQL 16 stand-in (user, password, database lab):\n"
+        "SSLRequest and direct SSL (ALPN postgresql), trust / password / md5 / scram-sha-256\n"
+        "(with channel binding over TLS), the simple and extended query protocols for what\n"
+        "drivers send, and PostgreSQL's own ErrorResponse for the rest.");
+    // clang-format off
+    options.add_options()
+        ("protocol", "tds (SQL Server) or postgres", cxxopts::value<std::string>()->default_value("tds"))
+        ("listen", "HOST:PORT to listen on ([ADDR]:PORT for IPv6; port 0 picks a free one); "
+                   "default 127.0.0.1:14330, or 127.0.0.1:15432 for postgres",
+         cxxopts::value<std::string>())
+        ("encryption", "TDS: off (Force Encryption = No), force (Force Encryption = Yes), strict "
+                       "(TDS 8.0 only) or none (no certificate). PostgreSQL: off (SSL offered, "
+                       "clear accepted), force (hostssl only: clear refused) or none (ssl = off)",
+         cxxopts::value<std::string>()->default_value("off"))
+        ("auth", "PostgreSQL authentication: trust, password, md5 or scram-sha-256",
+         cxxopts::value<std::string>()->default_value("scram-sha-256"))
+        ("user", "SQL login that may log in", cxxopts::value<std::string>()->default_value("lab"))
+        ("password", "its password", cxxopts::value<std::string>()->default_value("lab-password"))
+        ("hostname", "Extra name (or IP) for the certificate; repeatable",
+         cxxopts::value<std::vector<std::string>>())
+        ("login-timeout", "Seconds a client has to complete its login",
+         cxxopts::value<unsigned>()->default_value("30"))
+        ("no-examples", "Do not print driver connection examples");
+    // clang-format on
+    add_global_options(options);
+    auto args = parse_command(options, cl.args);
+    if (args.count("help") != 0) {
+        std::cout << options.help() << "\n";
+        return 0;
+    }
+    std::string protocol = args["protocol"].as<std::string>();
+    if (protocol == "postgresql" || protocol == "pg") {
+        protocol = "postgres";
+    }
+    if (protocol != "tds" && protocol != "postgres") {
+        std::cerr << "tlslab serve: --protocol must be tds or postgres\n";
+        return 2;
+    }
+    bool postgres = protocol == "postgres";
+    std::string encryption_name = args["encryption"].as<std::string>();
+    auto encryption = serve_encryption_from_name(encryption_name);
+    auto postgres_encryption = postgres_encryption_from_name(encryption_name);
+    if (!postgres && !encryption) {
+        std::cerr << "tlslab serve: --encryption must be off, force, strict or none\n";
+        return 2;
+    }
+    if (postgres && !postgres_encryption) {
+        std::cerr << "tlslab serve: --encryption for postgres must be off, force or none\n";
+        return 2;
+    }
+    auto auth = standin::postgres::auth_method_from_name(args["auth"].as<std::string>());
+    if (!auth) {
+        std::cerr << "tlslab serve: --auth must be trust, password, md5 or scram-sha-256\n";
+        return 2;
+    }
+    auto where = net::parse_host_port(
+        args.count("listen") != 0 ? args["listen"].as<std::string>()
+                                  : std::string(postgres ? "127.0.0.1:15432" : "127.0.0.1:14330"));
+    if (!where) {
+        std::cerr << "tlslab serve: --listen " << where.error() << "\n";
+        return 2;
+    }
+    LabOptions lab_options;
+    lab_options.state_dir = cl.global.state_dir;
+    if (args.count("hostname") != 0) {
+        lab_options.hostnames = args["hostname"].as<std::vector<std::string>>();
+    }
+    auto ca = certs::LabCa::load_or_create(cl.global.state_dir);
+    if (!ca) {
+        std::cerr << "tlslab serve: " << ca.error() << "\n";
+        return 1;
+    }
+    LabIdentity identity = lab_identity(lab_options.hostnames);
+
+    net::EventLoop loop;
+    net::SessionRegistry registry;
+    ServeEndpoint::Config config;
+    config.protocol = postgres ? ServeEndpoint::Protocol::Postgres : ServeEndpoint::Protocol::Tds;
+    config.encryption = encryption.value_or(ServeEncryption::Off);
+    config.postgres_encryption = postgres_encryption.value_or(PostgresEncryption::Off);
+    config.postgres_auth = *auth;
+    config.user = args["user"].as<std::string>();
+    config.password = args["password"].as<std::string>();
+    config.login_timeout_ms =
+        static_cast<std::uint64_t>(args["login-timeout"].as<unsigned>()) * 1000;
+    auto serve = ServeEndpoint::create(loop.get(), registry, *ca, identity, config);
+    if (!serve) {
+        std::cerr << "tlslab serve: " << serve.error() << "\n";
+        return 1;
+    }
+    if (auto ok = (*serve)->listen(*where); !ok) {
+        std::cerr << "tlslab serve: " << ok.error() << "\n";
+        (*serve)->close();
+        loop.drain();
+        return 1;
+    }
+    const auto* cert = (*serve)->certificate();
+    std::cout << "tlslab serve: " << (postgres ? "PostgreSQL" : "SQL Server")
+              << " stand-in listening on " << (*serve)->bound() << " (encryption "
+              << encryption_name
+              << (postgres ? ", auth " + std::string(standin::postgres::to_string(*auth)) : "")
+              << ")\n"
+              << "  certificate: "
+              << (cert != nullptr
+                      ? cert->subject + " [" + join(cert->subject_alt_names, ", ") + "], " +
+                            cert->key + ", issued by the lab CA " + ca->cert_path().string()
+                      : std::string("none (encryption not supported)"))
+              << "\n"
+              << "  login: user '" << config.user << "', password '" << config.password << "'\n";
+    if (args.count("no-examples") == 0 && cert != nullptr) {
+        ConnectionTarget t;
+        t.host = where->host == "127.0.0.1" || where->host == "0.0.0.0" ? "localhost" : where->host;
+        t.port = (*serve)->bound_port();
+        t.ca_file = ca->cert_path().string();
+        t.user = config.user;
+        t.password = config.password;
+        t.strict = encryption == ServeEncryption::Strict;
+        std::cout << "Connect with certificate validation on:\n"
+                  << (postgres ? postgres_connection_examples(t) : connection_examples(t));
+    }
+    std::cout << std::flush;
+    spdlog::info("serve: listening on {}", (*serve)->bound());
+
+    loop.run([&] {
+        (*serve)->close();
+        registry.close_all("shutting down");
+    });
+    return 0;
+}
+
+} // namespace proxy::app

@@ -1,0 +1,234 @@
+#include <ranges>
+
+#include <proxy/app/lab/lab_state.h>
+#include <proxy/app/lab/proxy_endpoint.h>
+#include <proxy/app/outputs/record_json.h>
+
+namespace proxy::app {
+
+namespace {
+
+ApiReply error(int status, const std::string& message) {
+    return {status, {{"error", message}}};
+}
+
+std::string ip_of(const std::string& address) {
+    // "127.0.0.1:5000" -> "127.0.0.1"; "[::1]:5000" -> "::1"
+    if (!address.empty() && address.front() == '[') {
+        auto close = address.find(']');
+        return close == std::string::npos ? address : address.substr(1, close - 1);
+    }
+    auto colon = address.rfind(':');
+    return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+} // namespace
+
+void LabState::add_endpoint(ProxyEndpoint* ep) {
+    endpoints_[ep->config().id] = ep;
+    order_.push_back(ep->config().id);
+}
+
+std::shared_ptr<const ScenarioRuntime> LabState::runtime_or_null(const std::string& name) {
+    auto rt = lab_.runtime(name);
+    return rt ? *rt : nullptr;
+}
+
+std::shared_ptr<const ScenarioRuntime>
+LabState::choose_at_accept(const std::string& listener, const std::string& client_address) {
+    auto name = rules_.match(RuleStage::Accept, listener, ip_of(client_address), std::nullopt,
+                             std::nullopt);
+    return name ? runtime_or_null(*name) : nullptr;
+}
+
+std::shared_ptr<const ScenarioRuntime> LabState::choose_later(const std::string& listener,
+                                                              const SessionFacts& facts) {
+    auto stage =
+        facts.stage == SessionFacts::Stage::Prelogin ? RuleStage::Prelogin : RuleStage::ClientHello;
+    auto name = rules_.match(stage, listener, ip_of(facts.client_address), facts.prelogin_version,
+                             facts.sni);
+    return name ? runtime_or_null(*name) : nullptr;
+}
+
+void LabState::on_record(const std::shared_ptr<const SessionRecord>& r) {
+    outputs_.on_record(r);
+    ++sessions_total_;
+    ++by_outcome_[std::string(to_string(r->outcome))];
+    ++by_scenario_[r->scenario];
+    bytes_from_clients_ += r->bytes_from_client;
+    bytes_to_clients_ += r->bytes_to_client;
+    recent_.push_back(r);
+    if (recent_.size() > kRecentSessions) {
+        recent_.pop_front();
+    }
+}
+
+std::vector<std::shared_ptr<const MessageRecord>>
+LabState::messages_of(std::uint64_t session) const {
+    std::vector<std::shared_ptr<const MessageRecord>> out;
+    for (const auto& m : recent_messages_) {
+        if (m->session_id == session) {
+            out.push_back(m);
+        }
+    }
+    return out;
+}
+
+void LabState::on_message(const std::shared_ptr<const MessageRecord>& m) {
+    ++messages_total_;
+    recent_messages_.push_back(m);
+    if (recent_messages_.size() > kRecentSessions) {
+        recent_messages_.pop_front();
+    }
+    outputs_.on_message(m);
+}
+
+ApiReply LabState::scenarios() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : lab_.catalogue().all()) {
+        out.push_back(to_json(s));
+    }
+    return {200, out};
+}
+
+ApiReply LabState::listeners() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& id : order_) {
+        const ProxyEndpoint* ep = endpoints_.at(id);
+        std::size_t live = 0;
+        registry_.for_each([&](const net::Session& s) { live += s.label() == id ? 1 : 0; });
+        out.push_back({{"id", id},
+                       {"protocol", std::string(to_string(ep->config().protocol))},
+                       {"address", ep->bound()},
+                       {"port", ep->bound_port()},
+                       {"scenario", ep->scenario()->scenario.name},
+                       {"upstream", ep->config().upstream_name},
+                       {"live_sessions", live}});
+    }
+    return {200, out};
+}
+
+ApiReply LabState::set_listener_scenario(const std::string& id, const nlohmann::json& body) {
+    auto it = endpoints_.find(id);
+    if (it == endpoints_.end()) {
+        return error(404, "no listener '" + id + "'");
+    }
+    if (!body.is_object() || !body.contains("scenario") || !body["scenario"].is_string()) {
+        return error(400, R"(body must be {"scenario": NAME, "reset_existing": bool})");
+    }
+    bool reset = false;
+    if (body.contains("reset_existing")) {
+        if (!body["reset_existing"].is_boolean()) {
+            return error(400, "reset_existing must be true or false");
+        }
+        reset = body["reset_existing"].get<bool>();
+    }
+    for (const auto& [k, v] : body.items()) {
+        if (k != "scenario" && k != "reset_existing") {
+            return error(400, "unknown field '" + k + "'");
+        }
+    }
+    auto rt = lab_.runtime(body["scenario"].get<std::string>());
+    if (!rt) {
+        return error(404, rt.error());
+    }
+    it->second->set_scenario(*rt);
+    std::size_t closed = 0;
+    if (reset) {
+        closed = registry_.close_where([&id](const net::Session& s) { return s.label() == id; },
+                                       "scenario switched with reset_existing");
+    }
+    return {200,
+            {{"listener", id}, {"scenario", (*rt)->scenario.name}, {"sessions_reset", closed}}};
+}
+
+ApiReply LabState::rules() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rules_.all()) {
+        out.push_back(to_json(r));
+    }
+    return {200, out};
+}
+
+ApiReply LabState::add_rule(const nlohmann::json& body) {
+    if (body.is_object() && body.contains("scenario") && body["scenario"].is_string()) {
+        if (lab_.catalogue().find(body["scenario"].get<std::string>()) == nullptr) {
+            return error(404, "unknown scenario '" + body["scenario"].get<std::string>() + "'");
+        }
+        auto rt = lab_.runtime(body["scenario"].get<std::string>());
+        if (!rt) {
+            return error(500, rt.error());
+        }
+    }
+    if (body.is_object() && body.contains("listener") && body["listener"].is_string() &&
+        !endpoints_.contains(body["listener"].get<std::string>())) {
+        return error(404, "no listener '" + body["listener"].get<std::string>() + "'");
+    }
+    auto r = rules_.add(body);
+    if (!r) {
+        return error(400, r.error());
+    }
+    return {201, to_json(*r)};
+}
+
+ApiReply LabState::delete_rule(std::uint64_t id) {
+    if (!rules_.remove(id)) {
+        return error(404, "no rule " + std::to_string(id));
+    }
+    return {200, {{"deleted", id}}};
+}
+
+ApiReply LabState::sessions() const {
+    nlohmann::json live = nlohmann::json::array();
+    registry_.for_each([&](const net::Session& s) {
+        if (endpoints_.contains(s.label())) {
+            live.push_back({{"id", s.id()}, {"listener", s.label()}, {"client", s.peer()}});
+        }
+    });
+    nlohmann::json recent = nlohmann::json::array();
+    for (const auto& record : std::views::reverse(recent_)) { // newest first
+        const auto& r = *record;
+        recent.push_back({{"id", r.id},
+                          {"scenario", r.scenario},
+                          {"client", r.client_address},
+                          {"protocol", r.protocol},
+                          {"outcome", std::string(to_string(r.outcome))},
+                          {"detail", r.detail}});
+    }
+    return {200, {{"live", live}, {"recent", recent}}};
+}
+
+ApiReply LabState::session(std::uint64_t id) const {
+    for (const auto& r : recent_) {
+        if (r->id == id) {
+            auto j = to_json(*r);
+            j["live"] = false;
+            return {200, j};
+        }
+    }
+    ApiReply reply = error(404, "no session " + std::to_string(id));
+    registry_.for_each([&](const net::Session& s) {
+        if (s.id() == id && endpoints_.contains(s.label())) {
+            reply = {200,
+                     {{"id", id}, {"listener", s.label()}, {"client", s.peer()}, {"live", true}}};
+        }
+    });
+    return reply;
+}
+
+ApiReply LabState::metrics() const {
+    std::size_t live = 0;
+    registry_.for_each(
+        [&](const net::Session& s) { live += endpoints_.contains(s.label()) ? 1 : 0; });
+    return {200,
+            {{"sessions_total", sessions_total_},
+             {"sessions_live", live},
+             {"messages_total", messages_total_},
+             {"by_outcome", by_outcome_},
+             {"by_scenario", by_scenario_},
+             {"bytes_from_clients", bytes_from_clients_},
+             {"bytes_to_clients", bytes_to_clients_},
+             {"rules", rules_.all().size()}}};
+}
+
+} // namespace proxy::app

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <proxy/app/lab/lab_setup.h>
+#include <proxy/app/lab/lab_state.h>
+#include <proxy/app/outputs/lab_outputs.h>
+#include <proxy/core/session/proxy_session.h>
+#include <proxy/net/listener.h>
+
+namespace proxy::app {
+
+// ProxyEndpoint is one proxy listener: its address, its upstream, and the scenario new
+// connections meet. The scenario can be replaced while it runs; live sessions keep theirs.
+class ProxyEndpoint {
+  public:
+    struct Config {
+        std::string id; // "expired", or "proxy" for a single listener
+        ListenerProtocol protocol = ListenerProtocol::Auto;
+        // PostgreSQL: a StartupMessage in clear is refused (as a hostssl-only server does).
+        bool postgres_refuse_plaintext = false;
+        net::HostPort listen;
+        sockaddr_storage upstream{};
+        std::string upstream_name; // SNI / verified name for the upstream leg
+        const UpstreamTls* upstream_tls = nullptr;
+        std::uint64_t connect_timeout_ms = 10'000;
+        std::uint64_t handshake_timeout_ms = 30'000;
+        std::uint64_t idle_timeout_ms = 300'000;
+        LabOutputs* outputs = nullptr; // what to keep (secrets, messages, transcript)
+        LabState* state = nullptr;     // records, rules, the admin API's view
+    };
+
+    ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Config config,
+                  std::shared_ptr<const ScenarioRuntime> scenario);
+
+    std::expected<void, std::string> listen() { return listener_.listen(config_.listen); }
+    void close() { listener_.close(); }
+    void set_scenario(std::shared_ptr<const ScenarioRuntime> s) { scenario_ = std::move(s); }
+    const std::shared_ptr<const ScenarioRuntime>& scenario() const { return scenario_; }
+    const Config& config() const { return config_; }
+    std::uint16_t bound_port() const { return listener_.bound_port(); }
+    const std::string& bound() const { return listener_.bound(); }
+
+  private:
+    Config config_;
+    std::shared_ptr<const ScenarioRuntime> scenario_;
+    net::Listener listener_;
+};
+
+} // namespace proxy::app

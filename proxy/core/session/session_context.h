@@ -1,0 +1,154 @@
+#pragma once
+
+// Theory of operation
+// -------------------
+// SessionContext is what every protocol adapter of a proxied session shares: the settings and
+// scenario, the SessionRecord being filled in, whether the upstream is connected, and the
+// actions the step produces. It knows no protocol. An adapter speaks through it:
+//
+//   send(side, bytes)       bytes for a socket; server bytes before the upstream is connected
+//                           are held and go out on Connected, in order
+//   reached_login(outcome)  the client's login arrived: the handshake timer stops, the idle
+//                           timer starts, the outcome is noted
+//   finish(outcome, ...)    the session is over; the ProxySession completes and emits the record
+//   peer_closed(side, ...)  a side ended inside the protocol (close_notify): handled like EOF
+//   choose(facts)           ask the listener's policy for another scenario
+//
+// finish and peer_closed are requests: the ProxySession carries them out after the adapter's step
+// returns, so an adapter never re-enters itself.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <certs/openssl_ptr.h>
+#include <proxy/core/session/machine.h>
+#include <proxy/core/session/scenario_runtime.h>
+#include <proxy/core/session/session_record.h>
+#include <proxy/core/tls/tls_endpoint.h>
+
+namespace proxy {
+
+// Which protocol a listener speaks. Auto tells TDS and PostgreSQL apart by the first bytes.
+enum class ListenerProtocol : std::uint8_t { Auto, Tds, Postgres, Tls };
+std::string_view to_string(ListenerProtocol p);
+std::optional<ListenerProtocol> listener_protocol_from_name(std::string_view name);
+
+// What is known of a connection when the proxy asks which scenario it should meet: at the
+// client's PRELOGIN (TDS 7.x) or StartupMessage (PostgreSQL in clear), then at its ClientHello.
+struct SessionFacts {
+    enum class Stage : std::uint8_t { Prelogin, ClientHello };
+    Stage stage = Stage::Prelogin;
+    std::string client_address;
+    std::optional<std::string> prelogin_version;
+    std::optional<std::string> sni;
+};
+using ScenarioChooser =
+    std::function<std::shared_ptr<const ScenarioRuntime>(const SessionFacts& facts)>;
+
+// UpstreamTls: the client-role contexts of the upstream leg.
+struct UpstreamContexts {
+    SSL_CTX* tds7 = nullptr;     // TLS <= 1.2 (inside PRELOGIN)
+    SSL_CTX* tds8 = nullptr;     // ALPN tds/8.0
+    SSL_CTX* postgres = nullptr; // after SSLRequest
+    SSL_CTX* generic = nullptr;  // --protocol tls
+};
+
+struct ProxySettings {
+    std::shared_ptr<const ScenarioRuntime> scenario;
+    ListenerProtocol protocol = ListenerProtocol::Auto;
+    UpstreamContexts upstream;
+    bool upstream_verified = false; // the contexts verify against --upstream-ca
+    std::string upstream_name;      // SNI and the name to verify
+    std::uint64_t connect_timeout_ms = 10'000;
+    std::uint64_t handshake_timeout_ms = 30'000;
+    std::uint64_t idle_timeout_ms = 300'000;
+    bool reveal_secrets = false;     // keep and log passwords in clear
+    bool record_messages = false;    // emit a MessageRecord per query, call and server error
+    bool capture_transcript = false; // keep the clear protocol bytes for a pcap
+    // PostgreSQL: a StartupMessage in clear is refused with the FATAL a hostssl-only server gives.
+    bool postgres_refuse_plaintext = false;
+    std::uint16_t listen_port = 0;
+    // choose: policy asked at PRELOGIN / StartupMessage and at the ClientHello; a scenario it
+    // returns replaces the accept-time one from then on (null: keep). The certificate is only
+    // chosen at the ClientHello.
+    ScenarioChooser choose;
+    std::function<std::chrono::system_clock::time_point()> now = [] {
+        return std::chrono::system_clock::now();
+    };
+};
+
+class SessionContext {
+  public:
+    static constexpr int kConnectTimer = 1;
+    static constexpr int kHandshakeTimer = 2;
+    static constexpr int kIdleTimer = 3;
+
+    SessionContext(ProxySettings settings, std::uint64_t id, std::string client_address);
+
+    const ProxySettings& settings() const { return settings_; }
+    const ScenarioRuntime& scenario() const { return *settings_.scenario; }
+    const std::shared_ptr<const ScenarioRuntime>& scenario_ptr() const {
+        return settings_.scenario;
+    }
+    SessionRecord& record() { return record_; }
+    const SessionRecord& record() const { return record_; }
+    bool connected() const { return connected_; }
+    bool login_seen() const { return login_seen_; }
+    bool finishing() const { return finish_.has_value(); }
+
+    void send(Side side, std::vector<std::uint8_t> bytes);
+    void log(LogLevel level, std::string text);
+    void message(std::string kind, bool from_client, std::string text,
+                 std::optional<std::uint32_t> number = {},
+                 std::optional<std::uint8_t> severity = {}, std::string detail = {});
+    // keep: clear protocol bytes for the transcript (--pcap), bounded.
+    void keep(bool from_client, std::span<const std::uint8_t> bytes);
+    void reached_login(Outcome outcome);
+    void finish(Outcome outcome, std::string detail, bool flush = true, bool reset = false);
+    void peer_closed(Side side, std::string detail);
+    // choose asks the listener's policy; true when the scenario changed.
+    bool choose(const SessionFacts& facts);
+    std::chrono::system_clock::time_point now() const { return settings_.now(); }
+
+    // For the ProxySession.
+    struct FinishRequest {
+        Outcome outcome;
+        std::string detail;
+        bool flush;
+        bool reset;
+    };
+    struct CloseRequest {
+        Side side;
+        std::string detail;
+    };
+    void set_connected();
+    template <typename A> void push(A&& a) { actions_.emplace_back(std::forward<A>(a)); }
+    Actions take_actions() { return std::exchange(actions_, {}); }
+    const std::optional<FinishRequest>& finish_request() const { return finish_; }
+    std::optional<CloseRequest> take_close_request() { return std::exchange(close_, {}); }
+
+  private:
+    ProxySettings settings_;
+    SessionRecord record_;
+    Actions actions_;
+    bool connected_ = false;
+    bool login_seen_ = false;
+    std::vector<std::uint8_t> held_for_server_; // before the upstream is connected
+    std::size_t transcript_bytes_ = 0;
+    std::optional<FinishRequest> finish_;
+    std::optional<CloseRequest> close_;
+};
+
+// note_tls: what a TLS endpoint saw, for the record.
+void note_tls(TlsObservation& t, const TlsEndpoint& tls);
+// note_upstream: the upstream leg's TLS, its certificate and whether it was verified.
+void note_upstream(SessionContext& ctx, const TlsEndpoint& tls);
+
+} // namespace proxy

@@ -1,0 +1,384 @@
+#include <proxy/core/tds/tds_adapter.h>
+#include <tds/packet.h>
+#include <tds/prelogin.h>
+
+namespace proxy {
+
+namespace {
+
+constexpr std::uint8_t kNotSupported = static_cast<std::uint8_t>(tds::Encryption::NotSupported);
+
+} // namespace
+
+PreloginSummary summarise(const tds::Prelogin& p) {
+    PreloginSummary s;
+    if (auto v = p.version()) {
+        s.version = v->to_string();
+    }
+    s.encryption = p.encryption().value_or(kNotSupported);
+    s.encryption_name = p.encryption() ? tds::encryption_name(s.encryption) : "absent";
+    s.instance = p.instance();
+    s.mars = p.mars();
+    return s;
+}
+
+namespace {
+
+// leg_mode: how a leg carries TDS given the value its client side sent and the answer. Where the
+// MS-TDS table says "terminate", follow what drivers do instead: OFF means login-only.
+tds::EncryptionMode leg_mode(std::uint8_t sent, std::uint8_t answer) {
+    auto s = tds::decode_encryption(sent).value_or(tds::Encryption::NotSupported);
+    auto a = tds::decode_encryption(answer).value_or(tds::Encryption::NotSupported);
+    if (auto m = tds::expected_mode(s, a)) {
+        return *m;
+    }
+    switch (a) {
+    case tds::Encryption::Off:
+        return tds::EncryptionMode::LoginOnly;
+    case tds::Encryption::NotSupported:
+        return tds::EncryptionMode::None;
+    case tds::Encryption::On:
+    case tds::Encryption::Required:
+    case tds::Encryption::Strict:
+        return tds::EncryptionMode::Full;
+    }
+    return tds::EncryptionMode::None;
+}
+
+// patch_encryption rewrites the ENCRYPTION byte inside a PRELOGIN message kept as raw packets;
+// everything else stays byte-identical.
+std::vector<std::uint8_t> raw_message(const std::vector<tds::Packet>& packets,
+                                      std::optional<std::uint8_t> encryption) {
+    std::vector<std::uint8_t> payload;
+    for (const auto& p : packets) {
+        auto pl = p.payload();
+        payload.insert(payload.end(), pl.begin(), pl.end());
+    }
+    std::optional<std::size_t> at;
+    if (encryption) {
+        if (auto parsed = tds::Prelogin::parse(payload)) {
+            for (const auto& o : parsed->options()) {
+                if (o.token == tds::prelogin_token::kEncryption && o.length == 1) {
+                    at = o.offset;
+                }
+            }
+        }
+    }
+    std::vector<std::uint8_t> out;
+    std::size_t payload_pos = 0;
+    for (const auto& p : packets) {
+        std::size_t start = out.size();
+        out.insert(out.end(), p.bytes.begin(), p.bytes.end());
+        std::size_t len = p.bytes.size() - tds::kHeaderLen;
+        if (at && *at >= payload_pos && *at < payload_pos + len) {
+            out[start + tds::kHeaderLen + (*at - payload_pos)] = *encryption;
+        }
+        payload_pos += len;
+    }
+    return out;
+}
+
+} // namespace
+
+TdsAdapter::TdsAdapter(const SessionContext& ctx)
+    : client_(ClientLeg::Config{ctx.scenario().tds7_ctx.get(), ctx.scenario().tds8_ctx.get(), 4096,
+                                true}),
+      server_(ServerLeg::Config{ctx.settings().upstream.tds7, ctx.settings().upstream_name}) {}
+
+bool TdsAdapter::upstream_ready() const {
+    auto p = server_.phase();
+    return p == ServerLeg::Phase::Tls || p == ServerLeg::Phase::LoginOnlyTls ||
+           p == ServerLeg::Phase::Plain;
+}
+
+bool TdsAdapter::client_ready() const {
+    auto p = client_.phase();
+    return p == ClientLeg::Phase::Tls || p == ClientLeg::Phase::LoginOnlyTls ||
+           p == ClientLeg::Phase::Plain;
+}
+
+void TdsAdapter::on_connected(SessionContext& ctx) {
+    flush(ctx);
+}
+
+void TdsAdapter::on_client_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) {
+    if (client_.protocol() == Protocol::Unknown) {
+        ctx.send(Side::Server, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+        return;
+    }
+    on_client_output(ctx, client_.on_bytes(bytes));
+}
+
+void TdsAdapter::note_client_tls(SessionContext& ctx) {
+    const TlsEndpoint* tls = client_.tls();
+    if (tls == nullptr) {
+        return;
+    }
+    note_tls(ctx.record().client_tls, *tls);
+    if (!ctx.record().certificate_shown) {
+        ctx.record().certificate_shown = ctx.scenario().leaf_info;
+    }
+}
+
+void TdsAdapter::note_upstream_tls(SessionContext& ctx) {
+    if (const TlsEndpoint* tls = server_.tls()) {
+        note_upstream(ctx, *tls);
+    }
+}
+
+void TdsAdapter::maybe_switch(SessionContext& ctx, SessionFacts::Stage stage,
+                              const std::optional<std::string>& sni) {
+    SessionFacts facts;
+    facts.stage = stage;
+    facts.client_address = ctx.record().client_address;
+    if (ctx.record().client_prelogin) {
+        facts.prelogin_version = ctx.record().client_prelogin->version;
+    }
+    facts.sni = sni;
+    ctx.choose(facts);
+}
+
+void TdsAdapter::on_client_output(SessionContext& ctx, ClientLeg::Output out) {
+    auto& record = ctx.record();
+    if (out.paused_sni && !out.error) {
+        // The ClientHello is here: the last moment to choose what the client is shown.
+        maybe_switch(ctx, SessionFacts::Stage::ClientHello, *out.paused_sni);
+        SSL_CTX* tls_ctx = client_.protocol() == Protocol::Tds8 ? ctx.scenario().tds8_ctx.get()
+                                                                : ctx.scenario().tds7_ctx.get();
+        on_client_output(ctx, client_.start_tls(tls_ctx));
+        return;
+    }
+    if (out.tls_started || out.tls_established) {
+        note_client_tls(ctx);
+    }
+    if (out.tls_started && ctx.scenario().scenario.tds.reset_during_handshake) {
+        (void)client_.take_output(); // the ServerHello never leaves: the client meets a reset
+        ctx.finish(Outcome::ClosedDuringHandshake,
+                   "connection reset by the scenario after the ClientHello", false, true);
+        return;
+    }
+    if (out.error) {
+        note_client_tls(ctx);
+        const TlsEndpoint* tls = client_.tls();
+        if (tls != nullptr && tls->alert_received()) {
+            record.alert = tls->alert_received();
+            ctx.finish(Outcome::Alert, *out.error);
+        } else {
+            ctx.finish(Outcome::ProtocolError, *out.error);
+        }
+        return;
+    }
+    if (client_.protocol() == Protocol::Unknown) {
+        record.protocol = "unknown";
+        ctx.send(Side::Server, std::move(out.raw));
+        return;
+    }
+    if (client_.protocol() == Protocol::Tds8 && record.protocol != "tds8") {
+        record.protocol = "tds8";
+        server_ = ServerLeg(
+            ServerLeg::Config{ctx.settings().upstream.tds8, ctx.settings().upstream_name});
+        server_.start_tls_first();
+    }
+    for (auto& p : out.packets) {
+        if (client_.protocol() == Protocol::Tds7 && !record.client_prelogin) {
+            ctx.keep(true, p.bytes);
+            prelogin_packets_.push_back(std::move(p));
+            continue;
+        }
+        inspector_.client_packet(ctx, p, client_.mode() != tds::EncryptionMode::None);
+        if (client_.protocol() == Protocol::Tds8 && !record.client_prelogin &&
+            p.header.type == static_cast<std::uint8_t>(tds::PacketType::PreLogin)) {
+            if (auto parsed = tds::Prelogin::parse(p.payload())) {
+                record.client_prelogin = summarise(*parsed);
+            }
+        }
+        if (p.header.type == static_cast<std::uint8_t>(tds::PacketType::Login7) && !login_seen_) {
+            login_seen_ = true;
+            record.client_mode = client_.mode();
+            ctx.reached_login(client_.mode() == tds::EncryptionMode::None
+                                  ? Outcome::LoginPlaintext
+                                  : Outcome::LoginEncrypted);
+        }
+        pending_to_server_.push_back(p.bytes);
+    }
+    if (out.prelogin_complete) {
+        on_client_prelogin(ctx);
+        if (ctx.finishing()) {
+            return;
+        }
+    }
+    flush_queues();
+    flush(ctx);
+    if (out.tls_closed) {
+        ctx.peer_closed(Side::Client, "the client sent close_notify");
+    }
+}
+
+void TdsAdapter::on_client_prelogin(SessionContext& ctx) {
+    auto& record = ctx.record();
+    record.protocol = "tds7";
+    auto parsed = tds::Prelogin::parse(client_.prelogin()->payload);
+    if (!parsed) {
+        ctx.finish(Outcome::ProtocolError,
+                   "bad PRELOGIN from the client: " + std::string(tds::to_string(parsed.error())));
+        return;
+    }
+    record.client_prelogin = summarise(*parsed);
+    maybe_switch(ctx, SessionFacts::Stage::Prelogin, std::nullopt);
+    std::uint8_t sent = record.client_prelogin->encryption;
+    encryption_to_server_ = ctx.scenario().scenario.tds.encryption_to_server.value_or(sent);
+    server_.send_prelogin(raw_message(prelogin_packets_, encryption_to_server_));
+    flush(ctx);
+}
+
+void TdsAdapter::on_server_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) {
+    if (client_.protocol() == Protocol::Unknown) {
+        ctx.send(Side::Client, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+        return;
+    }
+    on_server_output(ctx, server_.on_bytes(bytes));
+}
+
+void TdsAdapter::on_server_output(SessionContext& ctx, ServerLeg::Output out) {
+    auto& record = ctx.record();
+    if (out.tls_established) {
+        note_upstream_tls(ctx);
+        if (client_.protocol() == Protocol::Tds8) {
+            record.upstream_mode = tds::EncryptionMode::Full; // TLS first: always full
+        }
+    }
+    if (out.error) {
+        note_upstream_tls(ctx);
+        ctx.finish(Outcome::UpstreamFailed, "server leg: " + *out.error);
+        return;
+    }
+    std::vector<tds::Packet> answer;
+    for (auto& p : out.packets) {
+        if (client_.protocol() == Protocol::Tds7 && !record.upstream_answer) {
+            answer.push_back(std::move(p));
+            continue;
+        }
+        inspector_.server_packet(ctx, p);
+        pending_to_client_.push_back(p.bytes);
+    }
+    if (out.prelogin_answered) {
+        answer_packets_ = std::move(answer);
+        on_upstream_answer(ctx);
+        if (ctx.finishing()) {
+            return;
+        }
+    } else if (!answer.empty()) {
+        answer_packets_.insert(answer_packets_.end(), answer.begin(), answer.end());
+    }
+    flush_queues();
+    flush(ctx);
+    if (out.tls_closed) {
+        ctx.peer_closed(Side::Server, "the server sent close_notify");
+    }
+}
+
+void TdsAdapter::on_upstream_answer(SessionContext& ctx) {
+    auto& record = ctx.record();
+    auto parsed = tds::Prelogin::parse(server_.prelogin_answer()->payload);
+    if (!parsed) {
+        ctx.finish(Outcome::UpstreamFailed, "bad PRELOGIN answer from the server: " +
+                                                std::string(tds::to_string(parsed.error())));
+        return;
+    }
+    record.upstream_answer = summarise(*parsed);
+    std::uint8_t answer = record.upstream_answer->encryption;
+    auto upstream_mode = leg_mode(encryption_to_server_, answer);
+    record.upstream_mode = upstream_mode;
+
+    auto to_client = ctx.scenario().scenario.tds.encryption_to_client;
+    auto bytes = raw_message(answer_packets_, to_client);
+    std::uint8_t shown = to_client.value_or(answer);
+    record.client_answer = *record.upstream_answer;
+    record.client_answer->encryption = shown;
+    record.client_answer->encryption_name = tds::encryption_name(shown);
+    auto client_mode = leg_mode(record.client_prelogin->encryption, shown);
+    if (client_mode == tds::EncryptionMode::None) {
+        client_mode = tds::EncryptionMode::Full; // if it starts TLS anyway, carry it fully
+    }
+
+    ctx.keep(false, bytes);
+    on_server_output(ctx, server_.start(upstream_mode));
+    if (ctx.finishing()) {
+        return;
+    }
+    on_client_output(ctx, client_.answer_prelogin(bytes, client_mode));
+}
+
+void TdsAdapter::flush_queues() {
+    while (upstream_ready() && !pending_to_server_.empty()) {
+        server_.send_packet(pending_to_server_.front());
+        pending_to_server_.pop_front();
+    }
+    while (client_ready() && !pending_to_client_.empty()) {
+        client_.send_packet(pending_to_client_.front());
+        pending_to_client_.pop_front();
+    }
+}
+
+void TdsAdapter::flush(SessionContext& ctx) {
+    flush_queues();
+    if (auto to_client = client_.take_output(); !to_client.empty()) {
+        ctx.send(Side::Client, std::move(to_client));
+    }
+    if (auto to_server = server_.take_output(); !to_server.empty()) {
+        ctx.send(Side::Server, std::move(to_server));
+    }
+}
+
+Outcome TdsAdapter::judge_client_left(const SessionContext& ctx) const {
+    if (login_seen_) {
+        return ctx.record().outcome;
+    }
+    switch (client_.phase()) {
+    case ClientLeg::Phase::WrappedHandshake:
+    case ClientLeg::Phase::Tds8Handshake:
+        return Outcome::ClosedDuringHandshake;
+    case ClientLeg::Phase::LoginOnlyTls:
+    case ClientLeg::Phase::Tls:
+        return Outcome::ClosedAfterHandshake;
+    case ClientLeg::Phase::Failed:
+        return Outcome::ProtocolError;
+    case ClientLeg::Phase::AwaitTlsDecision: // the ClientHello was sent: the handshake began
+        return Outcome::ClosedDuringHandshake;
+    case ClientLeg::Phase::AwaitFirstByte:
+    case ClientLeg::Phase::Tds7Prelogin:
+    case ClientLeg::Phase::AwaitDecision:
+    case ClientLeg::Phase::AwaitTlsOrLogin:
+    case ClientLeg::Phase::Plain:
+    case ClientLeg::Phase::Unknown:
+        break;
+    }
+    return Outcome::ClosedBeforeTls;
+}
+
+Outcome TdsAdapter::server_left_before_login(const SessionContext& ctx) const {
+    if (client_.protocol() == Protocol::Unknown) {
+        return judge_client_left(ctx);
+    }
+    return Outcome::UpstreamFailed;
+}
+
+void TdsAdapter::complete_record(SessionContext& ctx) {
+    note_client_tls(ctx);
+    note_upstream_tls(ctx);
+    auto& record = ctx.record();
+    if (record.protocol == "undecided" && client_.protocol() != Protocol::Undecided) {
+        record.protocol = std::string(to_string(client_.protocol()));
+    }
+    if (!record.client_mode) {
+        if (client_.tls() != nullptr) {
+            // TLS began: the mode it was for, whether or not the handshake completed.
+            record.client_mode =
+                client_.tls()->handshake_done() ? client_.mode() : client_.mode_if_tls();
+        } else if (client_.phase() == ClientLeg::Phase::Plain) {
+            record.client_mode = tds::EncryptionMode::None;
+        }
+    }
+}
+
+} // namespace proxy

@@ -1,0 +1,497 @@
+#include <ctime>
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include <proxy/core/session/proxy_session.h>
+#include <proxy/core/tds/serve_session.h>
+#include <scenarios/catalogue.h>
+#include <support/test_pki.h>
+#include <tds/token_reader.h>
+
+#include "../leg_pair.h"
+#include "../test_lab.h"
+
+using proxy::ServerLeg;
+using support::lab;
+using tds::EncryptionMode;
+
+namespace {
+
+// Chain: ServerLeg (the driver) <-> ProxySession <-> ServeSession (the server), in memory.
+struct Chain {
+    proxy::ServeSettings serve_settings;
+    std::unique_ptr<proxy::ServeSession> server;
+    std::unique_ptr<proxy::ProxySession> proxy_session;
+    ServerLeg client;
+    std::vector<std::shared_ptr<const proxy::SessionRecord>> records;
+    std::vector<std::uint8_t> to_client, to_server, to_proxy_from_server;
+    bool proxy_closed = false;
+    bool proxy_reset = false;
+    bool server_closed = false;
+    bool connect_ok = true;
+    std::vector<tds::Packet> client_packets;
+    std::optional<std::string> client_error;
+
+    Chain(std::shared_ptr<const proxy::ScenarioRuntime> scenario, proxy::ServeEncryption enc,
+          SSL_CTX* client_ctx = nullptr, bool connect = true,
+          const std::function<void(proxy::ProxySettings&)>& tweak = {})
+        : client(
+              {client_ctx != nullptr ? client_ctx : lab().client_trusting_lab.get(), "localhost"}),
+          connect_ok(connect) {
+        const auto& pki = support::test_pki();
+        serve_settings.encryption = enc;
+        if (enc != proxy::ServeEncryption::None) {
+            serve_settings.tds7_ctx = pki.tds7_server.get();
+            serve_settings.tds8_ctx = pki.tds8_server.get();
+        }
+        server = std::make_unique<proxy::ServeSession>(serve_settings, 51);
+        proxy::ProxySettings ps;
+        ps.scenario = std::move(scenario);
+        ps.upstream.tds7 = lab().upstream_tds7.get();
+        ps.upstream.tds8 = lab().upstream_tds8.get();
+        ps.upstream_verified = true;
+        ps.upstream_name = "localhost";
+        if (tweak) {
+            tweak(ps);
+        }
+        proxy_session = std::make_unique<proxy::ProxySession>(std::move(ps), 7, "127.0.0.1:5000");
+        run_proxy(proxy_session->handle(proxy::event::Started{}));
+        run_server(server->handle(proxy::event::Started{}));
+    }
+
+    void run_proxy(proxy::Actions acts) {
+        for (auto& a : acts) {
+            if (auto* s = std::get_if<proxy::action::Send>(&a)) {
+                auto& to = s->side == proxy::Side::Client ? to_client : to_server;
+                to.insert(to.end(), s->bytes.begin(), s->bytes.end());
+            } else if (auto* c = std::get_if<proxy::action::Close>(&a)) {
+                proxy_closed = true;
+                proxy_reset = c->reset;
+            } else if (auto* r = std::get_if<proxy::action::Record>(&a)) {
+                records.push_back(r->record);
+            } else if (std::holds_alternative<proxy::action::ConnectUpstream>(a)) {
+                pending_connect = true;
+            } else if (auto* l = std::get_if<proxy::action::Log>(&a)) {
+                logs.push_back(l->text);
+            } else if (auto* m = std::get_if<proxy::action::Message>(&a)) {
+                messages.push_back(m->message);
+            }
+        }
+    }
+    void run_server(proxy::Actions acts) {
+        for (auto& a : acts) {
+            if (auto* s = std::get_if<proxy::action::Send>(&a)) {
+                to_proxy_from_server.insert(to_proxy_from_server.end(), s->bytes.begin(),
+                                            s->bytes.end());
+            } else if (std::holds_alternative<proxy::action::Close>(a)) {
+                server_closed = true;
+            }
+        }
+    }
+
+    bool step() {
+        bool moved = false;
+        if (pending_connect) {
+            pending_connect = false;
+            moved = true;
+            if (connect_ok) {
+                run_proxy(proxy_session->handle(proxy::event::Connected{}));
+            } else {
+                run_proxy(proxy_session->handle(proxy::event::ConnectFailed{"connection refused"}));
+            }
+        }
+        auto c2p = client.take_output();
+        if (!c2p.empty() && !proxy_closed) {
+            moved = true;
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, c2p}));
+        }
+        auto p2s = std::exchange(to_server, {});
+        if (!p2s.empty() && !server_closed) {
+            moved = true;
+            run_server(server->handle(proxy::event::BytesReceived{proxy::Side::Client, p2s}));
+        }
+        auto s2p = std::exchange(to_proxy_from_server, {});
+        if (!s2p.empty() && !proxy_closed) {
+            moved = true;
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Server, s2p}));
+        }
+        auto p2c = std::exchange(to_client, {});
+        if (!p2c.empty()) {
+            moved = true;
+            auto out = client.on_bytes(p2c);
+            if (out.error) {
+                client_error = out.error;
+            }
+            for (auto& p : out.packets) {
+                if (!out.prelogin_answered) {
+                    client_packets.push_back(std::move(p));
+                }
+            }
+        }
+        return moved;
+    }
+    void pump() {
+        for (int i = 0; i < 1000 && step(); ++i) {
+        }
+    }
+
+    // login: PRELOGIN with `enc`, the mode the answer implies, LOGIN7.
+    void login(std::uint8_t enc) {
+        client.send_prelogin(support::client_prelogin(enc));
+        pump();
+        if (client.phase() != ServerLeg::Phase::AwaitDecision) {
+            return;
+        }
+        auto answer = tds::Prelogin::parse(client.prelogin_answer()->payload);
+        REQUIRE(answer);
+        auto mode = tds::expected_mode(*tds::decode_encryption(enc),
+                                       *tds::decode_encryption(*answer->encryption()));
+        // A driver that goes on regardless (tedious answered NOT_SUP) logs in in clear.
+        client.start(mode.value_or(EncryptionMode::None));
+        pump();
+        if (client_error) {
+            return;
+        }
+        client.send_packet(support::login7_message(support::lab_login()));
+        pump();
+    }
+
+    void client_closes() {
+        run_proxy(proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
+        pump();
+        if (!proxy_closed) {
+            // the proxy half-closed towards the server; the server then closes too
+            run_proxy(proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Server, ""}));
+        }
+    }
+
+    bool logged_in() const {
+        for (const auto& p : client_packets) {
+            auto scan = tds::scan_tokens(p.payload());
+            if (scan.login_ack) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    const proxy::SessionRecord& record() const {
+        REQUIRE(records.size() == 1);
+        return *records.front();
+    }
+
+    bool pending_connect = false;
+    std::vector<std::string> logs;
+    std::vector<std::shared_ptr<const proxy::MessageRecord>> messages;
+    bool logged(const std::string& needle) const {
+        return std::any_of(logs.begin(), logs.end(), [&](const std::string& l) {
+            return l.find(needle) != std::string::npos;
+        });
+    }
+};
+
+certs::SslCtxPtr client_trusting_anything() {
+    proxy::TlsClientConfig c; // verify = false: TrustServerCertificate=true
+    return *proxy::make_client_context(c);
+}
+
+} // namespace
+
+TEST_CASE("every built-in scenario materialises", "[core][proxy][scenarios]") {
+    for (const auto& s : lab().catalogue.all()) {
+        INFO(s.name);
+        auto rt = proxy::materialize(s, *lab().ca, *lab().pki, lab().identity);
+        REQUIRE(rt);
+        CHECK((*rt)->tds7_ctx != nullptr);
+        CHECK((*rt)->tds8_ctx != nullptr);
+    }
+}
+
+TEST_CASE("valid: a TDS 7.x login through the proxy, recorded as login-encrypted",
+          "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force);
+    c.login(0x01);
+    REQUIRE_FALSE(c.client_error);
+    CHECK(c.logged_in());
+    c.client.send_packet(support::sql_batch_message("SELECT 1"));
+    c.pump();
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.protocol == "tds7");
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+    REQUIRE(r.client_prelogin);
+    CHECK(r.client_prelogin->encryption_name == "ON");
+    CHECK(r.client_prelogin->version == "19.2.2.0");
+    REQUIRE(r.upstream_answer);
+    CHECK(r.upstream_answer->encryption_name == "ON");
+    CHECK(r.client_answer->encryption_name == "ON");
+    CHECK(r.client_mode == EncryptionMode::Full);
+    CHECK(r.upstream_mode == EncryptionMode::Full);
+    CHECK(r.client_tls.version == "TLSv1.2");
+    CHECK(r.client_tls.sni == "localhost");
+    CHECK(r.upstream_verification == "verified");
+    REQUIRE(r.certificate_shown);
+    CHECK(r.certificate_shown->subject.find("CN=localhost") != std::string::npos);
+    REQUIRE(r.upstream_certificate);
+    CHECK(r.bytes_from_client > 0);
+    CHECK(r.bytes_to_server > 0);
+}
+
+TEST_CASE("a client that rejects the certificate is recorded with its alert", "[core][proxy]") {
+    auto other = support::client_trusting_other_ca();
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, other.get());
+    c.login(0x01);
+    CHECK(c.client_error);
+    CHECK(c.proxy_closed);
+    const auto& r = c.record();
+    CHECK(r.outcome == proxy::Outcome::Alert);
+    REQUIRE(r.alert);
+    CHECK(r.alert->name == "unknown_ca");
+}
+
+TEST_CASE("expired: an OpenSSL client that validates sends certificate_expired", "[core][proxy]") {
+    Chain c(lab().runtime("expired"), proxy::ServeEncryption::Force);
+    c.login(0x01);
+    const auto& r = c.record();
+    CHECK(r.outcome == proxy::Outcome::Alert);
+    REQUIRE(r.alert);
+    CHECK(r.alert->name == "certificate_expired");
+    REQUIRE(r.certificate_shown);
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char iso[32];
+    std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    CHECK(r.certificate_shown->not_after < std::string(iso)); // expired: in the past
+}
+
+TEST_CASE("login-only on both legs: LOGIN7 inside TLS, the rest in clear", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Off);
+    c.login(0x00);
+    REQUIRE_FALSE(c.client_error);
+    CHECK(c.logged_in());
+    c.client.send_packet(support::sql_batch_message("SELECT 1"));
+    c.pump();
+    bool one = false;
+    for (const auto& p : c.client_packets) {
+        // `SELECT 1` is int NOT NULL: the fixed-length INT4 (0x38), no name, then ROW 1.
+        const std::vector<std::uint8_t> row = {0x38, 0x00, 0xD1, 0x01, 0x00, 0x00, 0x00};
+        auto pl = p.payload();
+        one = one || std::search(pl.begin(), pl.end(), row.begin(), row.end()) != pl.end();
+    }
+    CHECK(one);
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.client_mode == EncryptionMode::LoginOnly);
+    CHECK(r.upstream_mode == EncryptionMode::LoginOnly);
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+}
+
+TEST_CASE("no encryption: the login is recorded as plaintext", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::None);
+    c.login(0x02);
+    CHECK(c.logged_in());
+    c.client_closes();
+    CHECK(c.record().outcome == proxy::Outcome::LoginPlaintext);
+    CHECK(c.record().client_mode == EncryptionMode::None);
+}
+
+TEST_CASE("TDS 8.0 through the proxy: TLS first on both legs", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Strict,
+            lab().client_tds8_trusting_lab.get());
+    c.client.start_tls_first();
+    c.pump();
+    REQUIRE(c.client.phase() == ServerLeg::Phase::Tls);
+    CHECK(c.client.tls()->alpn_selected() == "tds/8.0");
+    c.client.send_packet(support::client_prelogin(0x02));
+    c.pump();
+    auto l = support::lab_login();
+    l.tds_version = tds::tds_version::k80;
+    c.client.send_packet(support::login7_message(l));
+    c.pump();
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.protocol == "tds8");
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+    CHECK(r.client_tls.alpn == "tds/8.0");
+    CHECK(r.upstream_tls.alpn == "tds/8.0");
+    REQUIRE(r.client_prelogin);
+    CHECK(r.client_prelogin->encryption_name == "NOT_SUP");
+}
+
+TEST_CASE("a scenario that tells the client NOT_SUP: a client that goes on logs in in clear",
+          "[core][proxy]") {
+    auto s = *lab().catalogue.find("valid");
+    s.name = "test-encrypt-not-supported";
+    s.tds.encryption_to_client = 0x02;
+    Chain c(lab().runtime(s), proxy::ServeEncryption::Force);
+    c.login(0x01); // a tedious-like client: sent ON, told NOT_SUP, carries on without TLS
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.client_answer->encryption_name == "NOT_SUP");
+    CHECK(r.upstream_answer->encryption_name == "ON");
+    CHECK(r.upstream_mode == EncryptionMode::Full);
+    CHECK(r.outcome == proxy::Outcome::LoginPlaintext);
+}
+
+TEST_CASE("reset-during-handshake resets the client once the ClientHello arrives",
+          "[core][proxy]") {
+    Chain c(lab().runtime("reset-during-handshake"), proxy::ServeEncryption::Force);
+    c.login(0x01);
+    CHECK(c.proxy_closed);
+    CHECK(c.proxy_reset);
+    CHECK(c.record().outcome == proxy::Outcome::ClosedDuringHandshake);
+}
+
+TEST_CASE("passthrough relays bytes untouched and still records the PRELOGIN and the login",
+          "[core][proxy]") {
+    Chain c(lab().runtime("passthrough"), proxy::ServeEncryption::Force,
+            support::test_pki().client_trusting.get()); // the client meets the server's own cert
+    c.login(0x01);
+    REQUIRE_FALSE(c.client_error);
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+    CHECK(r.protocol == "tds7");
+}
+
+TEST_CASE("the server cannot be reached: upstream-failed", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, false);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    c.pump();
+    CHECK(c.proxy_closed);
+    CHECK(c.record().outcome == proxy::Outcome::UpstreamFailed);
+    CHECK_THAT(c.record().detail, Catch::Contains("connection refused"));
+}
+
+TEST_CASE("the client leaving at any step ends the session with exactly one record",
+          "[core][proxy]") {
+    auto stop_at = GENERATE(range(0, 8));
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    bool started = false;
+    for (int i = 0; i < stop_at; ++i) {
+        if (!c.step()) {
+            if (!started && c.client.phase() == ServerLeg::Phase::AwaitDecision) {
+                c.client.start(EncryptionMode::Full);
+                started = true;
+            } else if (c.client.phase() == ServerLeg::Phase::Tls) {
+                c.client.send_packet(support::login7_message(support::lab_login()));
+            } else {
+                break;
+            }
+        }
+    }
+    c.client_closes();
+    CHECK(c.proxy_closed);
+    REQUIRE(c.records.size() == 1);
+    auto more = c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Server, ""});
+    CHECK(more.empty());
+}
+
+TEST_CASE("bytes that are not TDS are relayed untouched as protocol unknown", "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force);
+    c.step(); // connect
+    const std::string get = "GET / HTTP/1.1\r\n\r\n";
+    c.run_proxy(c.proxy_session->handle(proxy::event::BytesReceived{
+        proxy::Side::Client,
+        std::span(reinterpret_cast<const std::uint8_t*>(get.data()), get.size())}));
+    CHECK(std::string(c.to_server.begin(), c.to_server.end()) == get);
+    c.run_proxy(c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
+    CHECK(c.record().protocol == "unknown");
+    CHECK(c.record().outcome == proxy::Outcome::ClosedBeforeTls);
+}
+
+TEST_CASE("LOGIN7 is decoded into the record; the password only with reveal_secrets",
+          "[core][proxy][login]") {
+    auto reveal = GENERATE(false, true);
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, true,
+            [&](proxy::ProxySettings& s) { s.reveal_secrets = reveal; });
+    c.login(0x01);
+    c.client_closes();
+    const auto& r = c.record();
+    REQUIRE(r.login);
+    CHECK(r.login->user_name == "lab");
+    CHECK(r.login->app_name == "tlslab-tests");
+    CHECK(r.login->library_name == "tlslab");
+    CHECK(r.login->tds_version == "7.4");
+    CHECK(r.login->auth_kind == "sql");
+    CHECK(r.login->through_tls);
+    CHECK(r.login->password_length == 12);
+    CHECK(r.login->password.has_value() == reveal);
+    if (reveal) {
+        CHECK(*r.login->password == "lab-password");
+    }
+    // A validating client on a valid certificate exposes nothing worth a warning.
+    CHECK_FALSE(c.logged("EXPOSED"));
+}
+
+TEST_CASE("a login read through a certificate the client should have rejected is called out",
+          "[core][proxy][login]") {
+    auto trusting = client_trusting_anything();
+    Chain c(lab().runtime("self-signed"), proxy::ServeEncryption::Force, trusting.get(), true,
+            [](proxy::ProxySettings& s) { s.reveal_secrets = true; });
+    c.login(0x01);
+    CHECK(c.logged_in());
+    CHECK(c.logged("EXPOSED: read the login of user 'lab' with password 'lab-password'"));
+    CHECK(c.logged("'self-signed' certificate, which a validating client must reject"));
+}
+
+TEST_CASE("a plaintext login is called out", "[core][proxy][login]") {
+    auto s = *lab().catalogue.find("encrypt-not-supported");
+    Chain c(lab().runtime(s), proxy::ServeEncryption::Force);
+    c.login(0x01);
+    CHECK(c.logged("in PLAINTEXT"));
+    CHECK(c.logged("a 12-character password (--reveal-secrets shows it)"));
+}
+
+TEST_CASE("record_messages: batches and server errors after login become message records",
+          "[core][proxy][messages]") {
+    auto login_only = GENERATE(false, true);
+    Chain c(lab().runtime("valid"),
+            login_only ? proxy::ServeEncryption::Off : proxy::ServeEncryption::Force, nullptr, true,
+            [](proxy::ProxySettings& s) { s.record_messages = true; });
+    c.login(login_only ? 0x00 : 0x01);
+    c.client.send_packet(support::sql_batch_message("SELECT 1"));
+    c.pump();
+    c.client.send_packet(support::sql_batch_message("DROP TABLE x"));
+    c.pump();
+    REQUIRE(c.messages.size() == 3);
+    CHECK(c.messages[0]->kind == "sql_batch");
+    CHECK(c.messages[0]->text == "SELECT 1");
+    CHECK(c.messages[0]->session_id == 7);
+    CHECK(c.messages[1]->text == "DROP TABLE x");
+    CHECK(c.messages[2]->kind == "error");
+    CHECK(c.messages[2]->number == 3701u);
+    CHECK_FALSE(c.messages[2]->from_client);
+}
+
+TEST_CASE("the chooser can switch the scenario at the ClientHello, by SNI",
+          "[core][proxy][rules]") {
+    auto expired = lab().runtime("expired");
+    std::vector<proxy::SessionFacts> asked;
+    Chain c(
+        lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, true,
+        [&](proxy::ProxySettings& s) {
+            s.choose =
+                [&](const proxy::SessionFacts& f) -> std::shared_ptr<const proxy::ScenarioRuntime> {
+                asked.push_back(f);
+                return f.stage == proxy::SessionFacts::Stage::ClientHello && f.sni == "localhost"
+                           ? expired
+                           : nullptr;
+            };
+        });
+    c.login(0x01);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[0].stage == proxy::SessionFacts::Stage::Prelogin);
+    CHECK(asked[0].prelogin_version == "19.2.2.0");
+    CHECK(asked[1].sni == "localhost");
+    const auto& r = c.record();
+    CHECK(r.scenario == "expired");
+    REQUIRE(r.alert);
+    CHECK(r.alert->name == "certificate_expired");
+}
