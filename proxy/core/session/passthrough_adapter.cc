@@ -1,31 +1,65 @@
 #include <proxy/core/session/passthrough_adapter.h>
+#include <proxy/core/session/protocol_detect.h>
 #include <proxy/core/tds/tds_adapter.h>
 #include <tds/prelogin.h>
 
 namespace proxy {
 
 void PassthroughAdapter::on_client_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) {
-    observer_.on_client(bytes);
-    auto first = observer_.first_byte();
-    ctx.record().protocol = !first           ? "undecided"
-                            : *first == 0x12 ? "tds7"
-                            : *first == 0x16 ? "tds8"
-                                             : "unknown";
+    if (!decided_ && !bytes.empty()) {
+        decided_ = true;
+        auto kind = detect_protocol(protocol_, bytes);
+        pg_detected_ = kind == AdapterKind::Postgres;
+    }
+    if (postgres()) {
+        pg_observer_.on_client(bytes);
+        ctx.record().protocol = "postgres";
+    } else {
+        observer_.on_client(bytes);
+        auto first = observer_.first_byte();
+        ctx.record().protocol = !first           ? "undecided"
+                                : *first == 0x12 ? "tds7"
+                                : *first == 0x16 ? "tds8"
+                                                 : "unknown";
+    }
     ctx.send(Side::Server, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
 }
 
 void PassthroughAdapter::on_server_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) {
-    observer_.on_server(bytes);
+    if (postgres()) {
+        pg_observer_.on_server(bytes);
+    } else {
+        observer_.on_server(bytes);
+    }
     ctx.send(Side::Client, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
 }
 
 bool PassthroughAdapter::has_login() const {
+    if (postgres()) {
+        auto seen = pg_observer_.seen();
+        return seen == PostgresPassthroughObserver::Seen::LoginEncrypted ||
+               seen == PostgresPassthroughObserver::Seen::LoginPlaintext;
+    }
     auto seen = observer_.seen();
     return seen == PassthroughObserver::Seen::LoginEncrypted ||
            seen == PassthroughObserver::Seen::LoginPlaintext;
 }
 
 Outcome PassthroughAdapter::judge_client_left(const SessionContext& /*ctx*/) const {
+    if (postgres()) {
+        switch (pg_observer_.seen()) {
+        case PostgresPassthroughObserver::Seen::LoginEncrypted:
+            return Outcome::LoginEncrypted;
+        case PostgresPassthroughObserver::Seen::LoginPlaintext:
+            return Outcome::LoginPlaintext;
+        case PostgresPassthroughObserver::Seen::Alert:
+            return Outcome::Alert;
+        case PostgresPassthroughObserver::Seen::TlsStarted:
+            return Outcome::ClosedDuringHandshake;
+        case PostgresPassthroughObserver::Seen::Nothing:
+            return Outcome::ClosedBeforeTls;
+        }
+    }
     switch (observer_.seen()) {
     case PassthroughObserver::Seen::LoginEncrypted:
         return Outcome::LoginEncrypted;
@@ -43,6 +77,18 @@ Outcome PassthroughAdapter::judge_client_left(const SessionContext& /*ctx*/) con
 
 void PassthroughAdapter::complete_record(SessionContext& ctx) {
     auto& record = ctx.record();
+    if (postgres()) {
+        record.protocol = "postgres";
+        if (!record.postgres) {
+            record.postgres.emplace();
+        }
+        record.postgres->negotiation = pg_observer_.negotiation();
+        if (pg_observer_.alert_code() && !record.alert) {
+            record.alert =
+                TlsAlert{*pg_observer_.alert_code(), alert_name(*pg_observer_.alert_code()), true};
+        }
+        return;
+    }
     // What the observer could read of the untouched stream: the PRELOGIN exchange.
     if (const auto& m = observer_.client_prelogin(); m && !record.client_prelogin) {
         if (auto p = tds::Prelogin::parse(m->payload)) {

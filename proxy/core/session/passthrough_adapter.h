@@ -1,9 +1,11 @@
 #pragma once
 
 // PassthroughAdapter relays every byte untouched, both ways (a passthrough scenario: no
-// interception at all). Its PassthroughObserver reads what is still plaintext (the PRELOGIN
-// exchange) and the record types, so the record still says what the client did.
+// interception at all). An observer of the session's protocol reads what is still plaintext
+// (TDS: the PRELOGIN exchange; PostgreSQL: the SSLRequest and its answer) and the record
+// types, so the record still says what the client did.
 
+#include <proxy/core/postgres/postgres_passthrough_observer.h>
 #include <proxy/core/session/protocol_adapter.h>
 #include <proxy/core/tds/passthrough_observer.h>
 
@@ -11,6 +13,7 @@ namespace proxy {
 
 class PassthroughAdapter final : public ProtocolAdapter {
   public:
+    explicit PassthroughAdapter(ListenerProtocol protocol) : protocol_(protocol) {}
     void on_connected(SessionContext& /*ctx*/) override {}
     void on_client_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) override;
     void on_server_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) override;
@@ -23,7 +26,13 @@ class PassthroughAdapter final : public ProtocolAdapter {
     void complete_record(SessionContext& ctx) override;
 
   private:
+    bool postgres() const { return protocol_ == ListenerProtocol::Postgres || pg_detected_; }
+
+    ListenerProtocol protocol_;
+    bool decided_ = false; // which protocol the first bytes are
+    bool pg_detected_ = false;
     PassthroughObserver observer_;
+    PostgresPassthroughObserver pg_observer_;
 };
 
 } // namespace proxy

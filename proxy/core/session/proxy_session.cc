@@ -132,7 +132,7 @@ void ProxySession::start_adapter(AdapterKind kind) {
         adapter_ = std::make_unique<TlsAdapter>(ctx_);
         break;
     case AdapterKind::Passthrough:
-        adapter_ = std::make_unique<PassthroughAdapter>();
+        adapter_ = std::make_unique<PassthroughAdapter>(ctx_.settings().protocol);
         break;
     }
     phase_ = Phase::Relaying;

@@ -608,3 +608,37 @@ TEST_CASE("postgres md5: the hash is masked unless reveal_secrets, and called ou
     CHECK_FALSE(r.postgres->md5_hash);
     CHECK(c.logged("EXPOSED: read the login of user 'lab' with an MD5 password response"));
 }
+
+TEST_CASE("postgres passthrough: bytes untouched, the negotiation and the login still recorded",
+          "[core][postgres][passthrough]") {
+    PgChain c(lab().runtime("passthrough"), {}, standin::postgres::AuthMethod::Password,
+              /*verify=*/false);
+    c.login();
+    REQUIRE_FALSE(c.client_error);
+    CHECK(c.received(pg::backend::kReadyForQuery));
+    // The client met the stand-in's own certificate, not a scenario's.
+    CHECK(X509_cmp(c.tls->endpoint().peer_certificate(), support::test_pki().leaf.cert.get()) == 0);
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.protocol == "postgres");
+    CHECK(r.outcome == Outcome::LoginEncrypted);
+    REQUIRE(r.postgres);
+    CHECK(r.postgres->negotiation == "SSLRequest answered S");
+}
+
+TEST_CASE("postgres passthrough: a client that refuses the certificate is recorded with its alert",
+          "[core][postgres][passthrough]") {
+    PgChain c(lab().runtime("passthrough")); // verifies against the lab CA: the stand-in's
+                                             // certificate is from another CA
+    c.ssl_request();
+    c.client_in.clear();
+    c.start_tls();
+    c.pump();
+    CHECK(c.client_error);
+    c.run_proxy(c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
+    const auto& r = c.record();
+    CHECK(r.protocol == "postgres");
+    CHECK(r.outcome == Outcome::Alert);
+    REQUIRE(r.alert);
+    CHECK(r.alert->name == "unknown_ca");
+}
