@@ -2,6 +2,7 @@
 
 #include <pg/scram.h>
 #include <proxy/core/postgres/postgres_adapter.h>
+#include <proxy/core/postgres/postgres_refusals.h>
 #include <proxy/core/tds/tds_inspector.h>
 #include <proxy/core/tls/client_hello_peek.h>
 
@@ -12,26 +13,8 @@ namespace {
 constexpr std::uint8_t kTlsHandshake = 0x16;
 constexpr std::size_t kMaxHello = 16 * 1024 + 5;
 
-std::vector<std::uint8_t> fatal(std::string_view sqlstate, std::string_view message,
-                                std::string_view detail = {}) {
-    return pg::encode(pg::error_response(pg::error("FATAL", sqlstate, message, detail)));
-}
-
 std::string version_name(const pg::StartupPacket& p) {
     return std::to_string(p.major()) + "." + std::to_string(p.minor());
-}
-
-// The client's address without the port, as PostgreSQL names the host in pg_hba errors.
-std::string host_of(const std::string& address) {
-    if (!address.empty() && address.front() == '[') {
-        auto end = address.find(']');
-        return end == std::string::npos ? address : address.substr(1, end - 1);
-    }
-    auto colon = address.rfind(':');
-    if (colon != std::string::npos && address.find(':') == colon) {
-        return address.substr(0, colon);
-    }
-    return address;
 }
 
 } // namespace
@@ -176,8 +159,8 @@ bool PostgresAdapter::on_startup_packet(SessionContext& ctx, std::span<const std
     auto decoded = pg::decode_startup(packet);
     if (!decoded) {
         client_phase_ = ClientPhase::Failed;
-        to_client(fatal("08P01", "invalid startup packet layout: " +
-                                     std::string(pg::to_string(decoded.error()))));
+        to_client(postgres_fatal("08P01", "invalid startup packet layout: " +
+                                              std::string(pg::to_string(decoded.error()))));
         ctx.finish(Outcome::ProtocolError,
                    "bad startup packet: " + std::string(pg::to_string(decoded.error())));
         return false;
@@ -188,7 +171,8 @@ bool PostgresAdapter::on_startup_packet(SessionContext& ctx, std::span<const std
     case pg::StartupKind::SslRequest:
         if (in_tls) {
             client_phase_ = ClientPhase::Failed;
-            to_client(fatal("08P01", "unsupported frontend protocol 1234.5679: server supports "
+            to_client(postgres_fatal("08P01",
+                                     "unsupported frontend protocol 1234.5679: server supports "
                                      "3.0 to 3.2"));
             ctx.finish(Outcome::ProtocolError, "an SSLRequest inside TLS");
             return false;
@@ -198,9 +182,7 @@ bool PostgresAdapter::on_startup_packet(SessionContext& ctx, std::span<const std
             // As PostgreSQL (CVE-2021-23214): bytes behind the SSLRequest, before the answer,
             // could have been injected by someone on the path.
             client_phase_ = ClientPhase::Failed;
-            to_client(fatal("08P01", "received unencrypted data after SSL request",
-                            "This could be either a client-software bug or evidence of an "
-                            "attempted man-in-the-middle attack."));
+            to_client(unencrypted_data_after_ssl_request());
             ctx.finish(Outcome::ProtocolError, "unencrypted data after the SSLRequest");
             return false;
         }
@@ -276,10 +258,8 @@ void PostgresAdapter::on_startup_message(SessionContext& ctx, const pg::StartupP
     }
     if (!in_tls && ctx.settings().postgres_refuse_plaintext) {
         client_phase_ = ClientPhase::Failed;
-        to_client(fatal("28000", "no pg_hba.conf entry for host \"" +
-                                     host_of(ctx.record().client_address) + "\", user \"" +
-                                     login.user_name + "\", database \"" + login.database +
-                                     "\", no encryption"));
+        to_client(no_pg_hba_entry_without_encryption(ctx.record().client_address, login.user_name,
+                                                     login.database));
         ctx.reached_login(Outcome::LoginPlaintext);
         ctx.finish(Outcome::LoginPlaintext,
                    "a StartupMessage in clear, refused as a hostssl-only server refuses it");

@@ -1,5 +1,6 @@
 #include <openssl/rand.h>
 
+#include <proxy/core/postgres/postgres_refusals.h>
 #include <proxy/core/postgres/postgres_serve_session.h>
 #include <proxy/core/session/overloaded.h>
 #include <proxy/core/tls/client_hello_peek.h>
@@ -9,22 +10,6 @@ namespace proxy {
 namespace {
 
 constexpr std::uint8_t kTlsHandshake = 0x16;
-
-std::vector<std::uint8_t> fatal(std::string_view sqlstate, std::string_view message) {
-    return pg::encode(pg::error_response(pg::error("FATAL", sqlstate, message)));
-}
-
-std::string host_of(const std::string& address) {
-    if (!address.empty() && address.front() == '[') {
-        auto end = address.find(']');
-        return end == std::string::npos ? address : address.substr(1, end - 1);
-    }
-    auto colon = address.rfind(':');
-    if (colon != std::string::npos && address.find(':') == colon) {
-        return address.substr(0, colon);
-    }
-    return address;
-}
 
 } // namespace
 
@@ -182,8 +167,8 @@ void PostgresServeSession::on_startup_packet(std::span<const std::uint8_t> packe
                                              Actions& actions) {
     auto decoded = pg::decode_startup(packet);
     if (!decoded) {
-        send(fatal("08P01", "invalid startup packet layout: " +
-                                std::string(pg::to_string(decoded.error()))));
+        send(postgres_fatal("08P01", "invalid startup packet layout: " +
+                                         std::string(pg::to_string(decoded.error()))));
         close(actions, LogLevel::Info, "bad startup packet");
         return;
     }
@@ -192,15 +177,15 @@ void PostgresServeSession::on_startup_packet(std::span<const std::uint8_t> packe
     case pg::StartupKind::SslRequest:
     case pg::StartupKind::GssEncRequest: {
         if (in_tls) {
-            send(fatal("08P01",
-                       "unsupported frontend protocol " + std::to_string(decoded->major()) + "." +
-                           std::to_string(decoded->minor()) + ": server supports 3.0 to 3.2"));
+            send(postgres_fatal(
+                "08P01", "unsupported frontend protocol " + std::to_string(decoded->major()) + "." +
+                             std::to_string(decoded->minor()) + ": server supports 3.0 to 3.2"));
             close(actions, LogLevel::Info, "an SSL or GSS request inside TLS");
             return;
         }
         bool ssl = decoded->kind == pg::StartupKind::SslRequest && settings_.ctx != nullptr;
         if (ssl && !clear_.empty()) {
-            send(fatal("08P01", "received unencrypted data after SSL request"));
+            send(unencrypted_data_after_ssl_request());
             close(actions, LogLevel::Warn, "unencrypted data after the SSLRequest");
             return;
         }
@@ -219,12 +204,9 @@ void PostgresServeSession::on_startup_packet(std::span<const std::uint8_t> packe
         break;
     }
     if (!in_tls && settings_.encryption == PostgresEncryption::Force) {
-        send(fatal(
-            "28000",
-            "no pg_hba.conf entry for host \"" + host_of(client_address_) + "\", user \"" +
-                decoded->parameter("user").value_or("") + "\", database \"" +
-                decoded->parameter("database").value_or(decoded->parameter("user").value_or("")) +
-                "\", no encryption"));
+        auto user = decoded->parameter("user").value_or("");
+        send(no_pg_hba_entry_without_encryption(client_address_, user,
+                                                decoded->parameter("database").value_or(user)));
         close(actions, LogLevel::Info, "a StartupMessage in clear: refused (force)");
         return;
     }
@@ -305,7 +287,7 @@ void PostgresServeSession::on_messages(Actions& actions) {
     while (!closed_) {
         auto next = reader_.next();
         if (!next) {
-            send(fatal("08P01", "invalid message length"));
+            send(postgres_fatal("08P01", "invalid message length"));
             close(actions, LogLevel::Warn,
                   "bad message: " + std::string(pg::to_string(next.error())));
             return;
