@@ -1,6 +1,5 @@
 #include <fstream>
 #include <iostream>
-#include <map>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -188,14 +187,14 @@ int run_lab_command(const CommandLine& cl) {
     net::SessionRegistry registry;
     LabState state(**lab, registry, **outputs);
     net::LoopBridge bridge(loop.get());
-    std::map<scenarios::Protocol, std::unique_ptr<ServeEndpoint>> serves;
+    std::vector<std::unique_ptr<ServeEndpoint>> serves;
     std::vector<LabListener> listeners;
     auto give_up = [&](const std::string& why, int code) {
         std::cerr << "tlslab lab: " << why << "\n";
         for (auto& l : listeners) {
             l.endpoint->close();
         }
-        for (auto& [p, serve] : serves) {
+        for (auto& serve : serves) {
             serve->close();
         }
         bridge.close();
@@ -203,28 +202,48 @@ int run_lab_command(const CommandLine& cl) {
         return code;
     };
     std::vector<std::string> upstream_lines;
+    // start_serve: one in-process stand-in on a loopback port chosen at run time.
+    auto start_serve =
+        [&](const ServeEndpoint::Config& serve_config,
+            const std::string& what) -> std::expected<sockaddr_storage, std::string> {
+        auto serve = ServeEndpoint::create(loop.get(), registry, (*lab)->ca(), (*lab)->identity(),
+                                           serve_config);
+        if (!serve) {
+            return std::unexpected(serve.error());
+        }
+        serves.push_back(std::move(*serve));
+        if (auto ok = serves.back()->listen({"127.0.0.1", 0}); !ok) {
+            return std::unexpected(ok.error());
+        }
+        upstream_lines.push_back(what + " on " + serves.back()->bound());
+        auto addr = net::resolve({"127.0.0.1", serves.back()->bound_port()});
+        if (!addr) {
+            return std::unexpected(addr.error());
+        }
+        return *addr;
+    };
     for (const auto& plan : plans) {
         ServeEndpoint::Config serve_config;
-        std::string line;
+        std::string line = "SQL Server stand-in (encryption off)";
+        std::optional<sockaddr_storage> passthrough_addr;
         if (plan.protocol == scenarios::Protocol::Postgres) {
             serve_config.protocol = ServeEndpoint::Protocol::Postgres;
             serve_config.postgres_encryption = PostgresEncryption::None;
             line = "PostgreSQL stand-in (ssl off, scram-sha-256)";
-        } else {
-            line = "SQL Server stand-in (encryption off)";
+            // Passthrough shows the client the server itself: a PostgreSQL stand-in with SSL on
+            // and its own lab-CA certificate (the intercepting listeners use the ssl-off one).
+            ServeEndpoint::Config with_ssl = serve_config;
+            with_ssl.postgres_encryption = PostgresEncryption::Off;
+            auto addr = start_serve(with_ssl, "PostgreSQL stand-in for passthrough (ssl on)");
+            if (!addr) {
+                return give_up(addr.error(), 1);
+            }
+            passthrough_addr = *addr;
         }
-        auto serve = ServeEndpoint::create(loop.get(), registry, (*lab)->ca(), (*lab)->identity(),
-                                           serve_config);
-        if (!serve) {
-            return give_up(serve.error(), 1);
+        auto serve_addr = start_serve(serve_config, line);
+        if (!serve_addr) {
+            return give_up(serve_addr.error(), 1);
         }
-        if (auto ok = (*serve)->listen({"127.0.0.1", 0}); !ok) {
-            serves[plan.protocol] = std::move(*serve);
-            return give_up(ok.error(), 1);
-        }
-        upstream_lines.push_back(line + " on " + (*serve)->bound());
-        auto serve_addr = net::resolve({"127.0.0.1", (*serve)->bound_port()});
-        serves[plan.protocol] = std::move(*serve);
         for (std::size_t i = 0; i < plan.names.size(); ++i) {
             auto rt = (*lab)->runtime(plan.names[i]);
             if (!rt) {
@@ -237,7 +256,8 @@ int run_lab_command(const CommandLine& cl) {
             config.id = pg ? "pg:" + plan.names[i] : plan.names[i];
             config.protocol = pg ? ListenerProtocol::Postgres : ListenerProtocol::Tds;
             config.listen = {host, static_cast<std::uint16_t>(plan.base_port + i)};
-            config.upstream = *serve_addr;
+            config.upstream =
+                (*rt)->scenario.passthrough && passthrough_addr ? *passthrough_addr : *serve_addr;
             config.upstream_name = "localhost";
             config.upstream_tls = &*upstream_tls;
             apply_timeouts(config, args);
@@ -296,7 +316,7 @@ int run_lab_command(const CommandLine& cl) {
         for (auto& l : listeners) {
             l.endpoint->close();
         }
-        for (auto& [p, serve] : serves) {
+        for (auto& serve : serves) {
             serve->close();
         }
         registry.close_all("shutting down");

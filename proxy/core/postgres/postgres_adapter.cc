@@ -260,6 +260,9 @@ void PostgresAdapter::on_startup_message(SessionContext& ctx, const pg::StartupP
         client_phase_ = ClientPhase::Failed;
         to_client(no_pg_hba_entry_without_encryption(ctx.record().client_address, login.user_name,
                                                      login.database));
+        s.auth_error = "28000 no pg_hba.conf entry for host \"" +
+                       host_of(ctx.record().client_address) + "\", user \"" + login.user_name +
+                       "\", database \"" + login.database + "\", no encryption";
         ctx.reached_login(Outcome::LoginPlaintext);
         ctx.finish(Outcome::LoginPlaintext,
                    "a StartupMessage in clear, refused as a hostssl-only server refuses it");
