@@ -19,6 +19,8 @@ bool ChildProcess::start(std::string& error) {
     args.push_back(nullptr);
     std::array<uv_stdio_container_t, 3> stdio{};
     stdio[0].flags = UV_IGNORE;
+    // uv_stdio_flags is a set of bits: an OR of two is not one of its enumerators, by design.
+    // NOLINTNEXTLINE(clang-analyzer-optin.core.EnumCastOutOfRange)
     stdio[1].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
     stdio[1].data.stream = reinterpret_cast<uv_stream_t*>(&out_);
     stdio[2].flags = UV_INHERIT_FD;

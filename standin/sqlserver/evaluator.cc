@@ -490,7 +490,7 @@ std::expected<TypeInfo, SqlError> resolve_type(const TypeSpec& spec, bool in_cas
         t.scale = static_cast<std::uint8_t>(std::min<std::uint32_t>(arg(0, 7), 7));
     } else if (n == "varchar" || n == "char" || n == "character") {
         std::uint32_t len = spec.max ? 8001 : arg(0, default_len);
-        t = n == "varchar" ? tds::varchar_type(len) : tds::varchar_type(len);
+        t = tds::varchar_type(len);
         if (n != "varchar") {
             t.type = SqlType::Char;
         }

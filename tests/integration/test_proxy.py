@@ -26,7 +26,7 @@ from harness import EventLog, TlslabProcess, free_port, run_probe
 HOST = "localhost"
 RECORD_WAIT_S = 5.0
 
-# The documented shape of a session record (proxy/app/record_json.cc): every key must be there.
+# The documented shape of a session record (proxy/app/outputs/record_json.cc): every key must be there.
 RECORD_KEYS = {"event", "id", "started", "ended", "duration_ms", "client", "scenario", "protocol",
                "client_prelogin", "upstream_answer", "client_answer", "client_leg",
                "upstream_leg", "certificate_shown", "upstream_certificate", "bytes", "outcome",
