@@ -335,13 +335,7 @@ void PostgresAdapter::feed_client_tls(SessionContext& ctx, std::span<const std::
         client_phase_ = ClientPhase::Failed;
         note_client_tls(ctx);
         flush(ctx);
-        const TlsEndpoint& tls = client_tls_->endpoint();
-        if (tls.alert_received()) {
-            ctx.record().alert = tls.alert_received();
-            ctx.finish(Outcome::Alert, *step.error);
-        } else {
-            ctx.finish(Outcome::ProtocolError, *step.error);
-        }
+        ctx.client_tls_failed(&client_tls_->endpoint(), *step.error);
         return;
     }
     if (step.established) {

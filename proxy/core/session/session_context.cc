@@ -109,6 +109,15 @@ void SessionContext::peer_closed(Side side, std::string detail) {
     close_ = CloseRequest{side, std::move(detail)};
 }
 
+void SessionContext::client_tls_failed(const TlsEndpoint* tls, const std::string& error) {
+    if (tls != nullptr && tls->alert_received()) {
+        record_.alert = tls->alert_received();
+        finish(Outcome::Alert, error);
+    } else {
+        finish(Outcome::ProtocolError, error);
+    }
+}
+
 bool SessionContext::choose(const SessionFacts& facts) {
     if (!settings_.choose || settings_.scenario->scenario.passthrough) {
         return false;

@@ -113,6 +113,9 @@ class SessionContext {
     void reached_login(Outcome outcome);
     void finish(Outcome outcome, std::string detail, bool flush = true, bool reset = false);
     void peer_closed(Side side, std::string detail);
+    // client_tls_failed: the client's TLS leg failed with `error`; an alert the client sent
+    // makes it Outcome::Alert (recorded), anything else a protocol error.
+    void client_tls_failed(const TlsEndpoint* tls, const std::string& error);
     // choose asks the listener's policy; true when the scenario changed.
     bool choose(const SessionFacts& facts);
     std::chrono::system_clock::time_point now() const { return settings_.now(); }

@@ -159,13 +159,7 @@ void TdsAdapter::on_client_output(SessionContext& ctx, ClientLeg::Output out) {
     }
     if (out.error) {
         note_client_tls(ctx);
-        const TlsEndpoint* tls = client_.tls();
-        if (tls != nullptr && tls->alert_received()) {
-            record.alert = tls->alert_received();
-            ctx.finish(Outcome::Alert, *out.error);
-        } else {
-            ctx.finish(Outcome::ProtocolError, *out.error);
-        }
+        ctx.client_tls_failed(client_.tls(), *out.error);
         return;
     }
     if (client_.protocol() == Protocol::Unknown) {

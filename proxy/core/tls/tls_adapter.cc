@@ -16,16 +16,6 @@ void TlsAdapter::on_connected(SessionContext& ctx) {
     flush(ctx);
 }
 
-void TlsAdapter::client_failed(SessionContext& ctx, const std::string& error) {
-    const TlsEndpoint& tls = client_->endpoint();
-    if (tls.alert_received()) {
-        ctx.record().alert = tls.alert_received();
-        ctx.finish(Outcome::Alert, error);
-    } else {
-        ctx.finish(Outcome::ProtocolError, error);
-    }
-}
-
 void TlsAdapter::on_client_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) {
     ctx.record().protocol = "tls";
     if (!client_) {
@@ -56,7 +46,7 @@ void TlsAdapter::on_client_bytes(SessionContext& ctx, std::span<const std::uint8
     hello_.clear();
     if (step.error) {
         flush(ctx);
-        client_failed(ctx, *step.error);
+        ctx.client_tls_failed(&client_->endpoint(), *step.error);
         return;
     }
     if (!step.plaintext.empty()) {

@@ -35,8 +35,6 @@ class TlsAdapter final : public ProtocolAdapter {
     void complete_record(SessionContext& ctx) override;
 
   private:
-    void client_failed(SessionContext& ctx, const std::string& error);
-
     std::vector<std::uint8_t> hello_; // the first record, until it is whole
     std::optional<TlsStream> client_;
     std::optional<TlsStream> server_;
