@@ -178,6 +178,8 @@ std::string_view to_string(Protocol p) {
         return "postgres";
     case Protocol::Tls:
         return "tls";
+    case Protocol::Mysql:
+        return "mysql";
     }
     return "?";
 }
@@ -210,6 +212,7 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
     const toml::table* tls = top.sub_table("tls");
     const toml::table* tds = top.sub_table("tds");
     const toml::table* postgres = top.sub_table("postgres");
+    const toml::table* mysql = top.sub_table("mysql");
     std::vector<std::string> protocols;
     bool has_protocols = top.texts("protocols", protocols);
     top.reject_unknown();
@@ -236,8 +239,11 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
                 s.protocols.push_back(Protocol::Postgres);
             } else if (name == "tls") {
                 s.protocols.push_back(Protocol::Tls);
+            } else if (name == "mysql") {
+                s.protocols.push_back(Protocol::Mysql);
             } else {
-                return std::unexpected(origin + ": protocols: each must be tds, postgres or tls");
+                return std::unexpected(origin +
+                                       ": protocols: each must be tds, postgres, mysql or tls");
             }
         }
         if (s.protocols.empty()) {
@@ -341,6 +347,14 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         Reader r(*postgres, origin, "postgres.");
         r.boolean("refuse_ssl", s.postgres.refuse_ssl);
         r.boolean("strip_channel_binding", s.postgres.strip_channel_binding);
+        r.reject_unknown();
+        if (!r.ok()) {
+            return std::unexpected(r.error());
+        }
+    }
+    if (mysql != nullptr) {
+        Reader r(*mysql, origin, "mysql.");
+        r.boolean("hide_ssl", s.mysql.hide_ssl);
         r.reject_unknown();
         if (!r.ok()) {
             return std::unexpected(r.error());

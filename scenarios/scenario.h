@@ -62,8 +62,15 @@ struct PostgresBehaviour {
     bool strip_channel_binding = false; // drop SCRAM-SHA-256-PLUS from the server's mechanisms
 };
 
+// MySQL/MariaDB negotiation faults.
+struct MysqlBehaviour {
+    // show the client a greeting without CLIENT_SSL (as a server without TLS); the server leg
+    // stays encrypted: PREFERRED clients go on in plaintext, REQUIRED and stricter must refuse
+    bool hide_ssl = false;
+};
+
 // The protocols a scenario is meant for; a listener of another protocol does not serve it.
-enum class Protocol : std::uint8_t { Tds, Postgres, Tls };
+enum class Protocol : std::uint8_t { Tds, Postgres, Tls, Mysql };
 std::string_view to_string(Protocol p);
 
 enum class Expect : std::uint8_t { Accept, Reject };
@@ -78,7 +85,9 @@ struct Scenario {
     TlsPolicy tls;
     TdsBehaviour tds;
     PostgresBehaviour postgres;
-    std::vector<Protocol> protocols = {Protocol::Tds, Protocol::Postgres, Protocol::Tls};
+    MysqlBehaviour mysql;
+    std::vector<Protocol> protocols = {Protocol::Tds, Protocol::Postgres, Protocol::Tls,
+                                       Protocol::Mysql};
     std::string source; // file it came from ("builtin:valid.toml" or a path)
 };
 

@@ -33,7 +33,8 @@ TEST_CASE("the built-in catalogue has its scenarios in a stable order", "[scenar
                                                "tds8-no-alpn",
                                                "pg-ssl-refused",
                                                "pg-no-channel-binding",
-                                               "pg-no-alpn"};
+                                               "pg-no-alpn",
+                                               "mysql-ssl-hidden"};
     CHECK(c->names() == expected);
     for (const auto& s : c->all()) {
         INFO(s.name);
@@ -50,7 +51,7 @@ TEST_CASE("the built-in catalogue has its scenarios in a stable order", "[scenar
     CHECK(c->find("incomplete-chain")->certificate.issuer == scenarios::Issuer::UnsentIntermediate);
     CHECK(c->find("passthrough")->passthrough);
     // Which protocols each scenario serves: the TDS negotiation faults only TDS, the PostgreSQL
-    // ones only PostgreSQL, certificate faults every protocol.
+    // ones only PostgreSQL, the MySQL ones only MySQL, certificate faults every protocol.
     using scenarios::Protocol;
     CHECK(scenarios::serves(*c->find("expired"), Protocol::Tds));
     CHECK(scenarios::serves(*c->find("expired"), Protocol::Postgres));
@@ -60,6 +61,12 @@ TEST_CASE("the built-in catalogue has its scenarios in a stable order", "[scenar
     CHECK_FALSE(scenarios::serves(*c->find("pg-ssl-refused"), Protocol::Tds));
     CHECK(c->find("pg-ssl-refused")->postgres.refuse_ssl);
     CHECK(c->find("pg-no-channel-binding")->postgres.strip_channel_binding);
+    CHECK(scenarios::serves(*c->find("expired"), Protocol::Mysql));
+    CHECK_FALSE(scenarios::serves(*c->find("pg-ssl-refused"), Protocol::Mysql));
+    CHECK_FALSE(scenarios::serves(*c->find("encrypt-off"), Protocol::Mysql));
+    CHECK(scenarios::serves(*c->find("mysql-ssl-hidden"), Protocol::Mysql));
+    CHECK_FALSE(scenarios::serves(*c->find("mysql-ssl-hidden"), Protocol::Postgres));
+    CHECK(c->find("mysql-ssl-hidden")->mysql.hide_ssl);
 }
 
 TEST_CASE("a bad scenario file is an error naming the file and the key", "[scenarios]") {
@@ -85,9 +92,10 @@ TEST_CASE("a bad scenario file is an error naming the file and the key", "[scena
     CHECK_THAT(err(head + "[tds]\nencryption_to_client = \"maybe\"\n"),
                Catch::StartsWith("my.toml: tds.encryption_to_client:"));
     CHECK_THAT(err(head + "expect = \"perhaps\"\n"), Catch::StartsWith("my.toml: expect:"));
-    CHECK_THAT(err(head + "protocols = [\"mysql\"]\n"), Catch::StartsWith("my.toml: protocols:"));
+    CHECK_THAT(err(head + "protocols = [\"mssql\"]\n"), Catch::StartsWith("my.toml: protocols:"));
     CHECK_THAT(err(head + "protocols = []\n"), Catch::StartsWith("my.toml: protocols:"));
     CHECK(err(head + "[postgres]\nrefuse = true\n") == "my.toml: postgres.refuse: unknown key");
+    CHECK(err(head + "[mysql]\nhide = true\n") == "my.toml: mysql.hide: unknown key");
     CHECK_THAT(err("description = \"d\"\n"), Catch::StartsWith("my.toml: name:"));
     CHECK_THAT(err("name = \"x\"\n"), Catch::StartsWith("my.toml: description:"));
     CHECK_THAT(err(head + "certificate = 1\n"),

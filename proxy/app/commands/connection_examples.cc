@@ -53,4 +53,30 @@ std::string postgres_connection_examples(const ConnectionTarget& t) {
     return out;
 }
 
+std::string mysql_connection_examples(const ConnectionTarget& t) {
+    std::string port = std::to_string(t.port);
+    std::string out;
+    out += "  mariadb / mysql client: mariadb -h " + t.host + " -P " + port + " -u " + t.user +
+           " -p" + t.password + " --ssl-ca=" + t.ca_file + " --ssl-verify-server-cert lab\n";
+    out += "  mysql-connector-python: mysql.connector.connect(host='" + t.host + "', port=" + port +
+           ", user='" + t.user + "', password='" + t.password + "', database='lab', ssl_ca='" +
+           t.ca_file + "', ssl_verify_identity=True)\n";
+    out += "  Connector/J:  jdbc:mysql://" + t.host + ":" + port + "/lab?user=" + t.user +
+           "&password=" + t.password +
+           "&sslMode=VERIFY_IDENTITY&trustCertificateKeyStoreUrl=(a JKS/PKCS12 store holding " +
+           t.ca_file + ")\n";
+    out += "  MariaDB Connector/J: jdbc:mariadb://" + t.host + ":" + port + "/lab?user=" + t.user +
+           "&password=" + t.password + "&sslMode=verify-full&serverSslCert=" + t.ca_file + "\n";
+    out += "  mysql2:  mysql.createConnection({ host: '" + t.host + "', port: " + port +
+           ", user: '" + t.user + "', password: '" + t.password +
+           "', database: 'lab', ssl: { ca: fs.readFileSync('" + t.ca_file +
+           "'), verifyIdentity: true } })\n";
+    out += std::string("  go-sql-driver/mysql: mysql.RegisterTLSConfig(\"lab\", ") +
+           "&tls.Config{RootCAs: pool of " + t.ca_file + ", ServerName: \"" + t.host + "\"}); \"" +
+           t.user + ":" + t.password + "@tcp(" + t.host + ":" + port + ")/lab?tls=lab\"\n";
+    out += "  (ssl-mode REQUIRED accepts any certificate, and PREFERRED falls back to clear: use "
+           "them to see what the lab reads)\n";
+    return out;
+}
+
 } // namespace proxy::app

@@ -23,4 +23,9 @@ std::string connection_examples(const ConnectionTarget& t);
 // node pg and pgx, with sslmode=verify-full against the lab CA.
 std::string postgres_connection_examples(const ConnectionTarget& t);
 
+// mysql_connection_examples: the same for the mariadb/mysql client, mysql-connector-python,
+// Connector/J, MariaDB Connector/J, mysql2 and go-sql-driver/mysql, with VERIFY_IDENTITY (or the
+// driver's words for it) against the lab CA.
+std::string mysql_connection_examples(const ConnectionTarget& t);
+
 } // namespace proxy::app

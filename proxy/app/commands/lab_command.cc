@@ -33,6 +33,8 @@ std::string_view protocol_label(scenarios::Protocol p) {
         return "postgres";
     case scenarios::Protocol::Tls:
         return "tls";
+    case scenarios::Protocol::Mysql:
+        return "mysql";
     }
     return "?";
 }
@@ -47,10 +49,12 @@ void print_table(const std::vector<LabListener>& listeners, const Lab& lab, cons
                 "WHAT A VALIDATING CLIENT SHOULD DO");
     bool tds = false;
     bool postgres = false;
+    bool mysql = false;
     for (const auto& l : listeners) {
         const auto& s = l.endpoint->scenario()->scenario;
         tds = tds || l.protocol == scenarios::Protocol::Tds;
         postgres = postgres || l.protocol == scenarios::Protocol::Postgres;
+        mysql = mysql || l.protocol == scenarios::Protocol::Mysql;
         std::printf("%-6u %-9s %-24s %-7s %s\n", l.endpoint->bound_port(),
                     std::string(protocol_label(l.protocol)).c_str(), s.name.c_str(),
                     std::string(scenarios::to_string(s.expect)).c_str(), s.expect_detail.c_str());
@@ -94,6 +98,25 @@ void print_table(const std::vector<LabListener>& listeners, const Lab& lab, cons
                     host.c_str(), ca.c_str());
         std::printf("  sslmode=require accepts any certificate: the lab shows what it reads.\n");
     }
+    if (mysql) {
+        std::printf("MySQL / MariaDB (PROTOCOL mysql; database lab):\n");
+        std::printf("  mariadb client: mariadb -h %s -P PORT -u lab -plab-password --ssl-ca=%s "
+                    "--ssl-verify-server-cert lab\n",
+                    host.c_str(), ca.c_str());
+        std::printf("  mysql-connector-python: mysql.connector.connect(host='%s', port=PORT, "
+                    "user='lab', password='lab-password', database='lab', ssl_ca='%s', "
+                    "ssl_verify_identity=True)\n",
+                    host.c_str(), ca.c_str());
+        std::printf("  MariaDB Connector/J: jdbc:mariadb://%s:PORT/lab?user=lab&password="
+                    "lab-password&sslMode=verify-full&serverSslCert=%s\n",
+                    host.c_str(), ca.c_str());
+        std::printf("  mysql2:  mysql.createConnection({ host: '%s', port: PORT, user: 'lab', "
+                    "password: 'lab-password', database: 'lab', ssl: { ca: fs.readFileSync('%s'), "
+                    "verifyIdentity: true } })\n",
+                    host.c_str(), ca.c_str());
+        std::printf("  ssl-mode REQUIRED accepts any certificate and PREFERRED falls back to "
+                    "clear: the lab shows what it reads.\n");
+    }
     std::printf("\n");
 }
 
@@ -105,11 +128,16 @@ int run_lab_command(const CommandLine& cl) {
                              "proxy listener per scenario, in catalogue order from --base-port.");
     // clang-format off
     options.add_options()
-        ("protocol", "Protocols to serve the catalogue for: tds, postgres (comma-separated)",
-         cxxopts::value<std::vector<std::string>>()->default_value("tds,postgres"))
+        ("protocol", "Protocols to serve the catalogue for: tds, postgres, mysql (comma-separated)",
+         cxxopts::value<std::vector<std::string>>()->default_value("tds,postgres,mysql"))
         ("base-port", "Port of the first TDS scenario's listener", cxxopts::value<unsigned>()->default_value("14330"))
         ("postgres-base-port", "Port of the first PostgreSQL scenario's listener",
          cxxopts::value<unsigned>()->default_value("15430"))
+        ("mysql-base-port", "Port of the first MySQL scenario's listener",
+         cxxopts::value<unsigned>()->default_value("13330"))
+        ("mysql-flavour", "The MySQL stand-in behind the listeners: mysql (8.0, caching_sha2_password) "
+                          "or mariadb (11.4, with its zero-configuration SSL check)",
+         cxxopts::value<std::string>()->default_value("mysql"))
         ("listen-host", "Address the listeners bind to", cxxopts::value<std::string>()->default_value("127.0.0.1"))
         ("ports-json", "Write {protocol: {scenario: port}} to FILE once listening", cxxopts::value<std::string>())
         ("only", "Run only these scenarios (comma-separated)", cxxopts::value<std::vector<std::string>>());
@@ -134,10 +162,17 @@ int run_lab_command(const CommandLine& cl) {
             protocols.push_back(scenarios::Protocol::Tds);
         } else if (name == "postgres" || name == "postgresql") {
             protocols.push_back(scenarios::Protocol::Postgres);
+        } else if (name == "mysql" || name == "mariadb") {
+            protocols.push_back(scenarios::Protocol::Mysql);
         } else {
-            std::cerr << "tlslab lab: --protocol: '" << name << "' is not tds or postgres\n";
+            std::cerr << "tlslab lab: --protocol: '" << name << "' is not tds, postgres or mysql\n";
             return 2;
         }
+    }
+    auto mysql_flavour = standin::mysql::flavour_from_name(args["mysql-flavour"].as<std::string>());
+    if (!mysql_flavour) {
+        std::cerr << "tlslab lab: --mysql-flavour must be mysql or mariadb\n";
+        return 2;
     }
     std::string host = args["listen-host"].as<std::string>();
     auto lab = Lab::prepare(lab_options_from(cl, args));
@@ -156,11 +191,21 @@ int run_lab_command(const CommandLine& cl) {
         std::vector<std::string> names;
     };
     std::vector<Plan> plans;
+    auto base_port = [&args](scenarios::Protocol p) {
+        switch (p) {
+        case scenarios::Protocol::Tds:
+            return args["base-port"].as<unsigned>();
+        case scenarios::Protocol::Postgres:
+            return args["postgres-base-port"].as<unsigned>();
+        case scenarios::Protocol::Mysql:
+            return args["mysql-base-port"].as<unsigned>();
+        case scenarios::Protocol::Tls:
+            break;
+        }
+        return 0U;
+    };
     for (auto p : protocols) {
-        Plan plan{p,
-                  p == scenarios::Protocol::Tds ? args["base-port"].as<unsigned>()
-                                                : args["postgres-base-port"].as<unsigned>(),
-                  {}};
+        Plan plan{p, base_port(p), {}};
         for (const auto& n : names) {
             const auto* s = (*lab)->catalogue().find(n);
             if (s == nullptr || scenarios::serves(*s, p)) {
@@ -177,6 +222,9 @@ int run_lab_command(const CommandLine& cl) {
     // The upstream legs: TDS verifies the in-process serve against the lab CA; PostgreSQL's
     // in-process stand-in runs with ssl = off on loopback (so it offers no channel binding the
     // lab's certificates would break: what clients do with the certificate stays visible).
+    // MySQL's stand-in offers SSL with its own lab-CA certificate: the proxy's upstream leg
+    // mirrors the client (TLS when the client did TLS), as MariaDB 11.4's certificate check in
+    // the OK packet needs, and passthrough shows the client the stand-in itself.
     auto upstream_tls = make_upstream_tls({(*lab)->ca().cert()});
     if (!upstream_tls) {
         std::cerr << "tlslab lab: " << upstream_tls.error() << "\n";
@@ -226,6 +274,14 @@ int run_lab_command(const CommandLine& cl) {
         ServeEndpoint::Config serve_config;
         std::string line = "SQL Server stand-in (encryption off)";
         std::optional<sockaddr_storage> passthrough_addr;
+        if (plan.protocol == scenarios::Protocol::Mysql) {
+            serve_config.protocol = ServeEndpoint::Protocol::Mysql;
+            serve_config.mysql_encryption = MysqlEncryption::On;
+            serve_config.mysql_flavour = *mysql_flavour;
+            line = *mysql_flavour == standin::mysql::Flavour::Mariadb114
+                       ? "MariaDB 11.4 stand-in (SSL offered, mysql_native_password)"
+                       : "MySQL 8.0 stand-in (SSL offered, caching_sha2_password)";
+        }
         if (plan.protocol == scenarios::Protocol::Postgres) {
             serve_config.protocol = ServeEndpoint::Protocol::Postgres;
             serve_config.postgres_encryption = PostgresEncryption::None;
@@ -250,11 +306,24 @@ int run_lab_command(const CommandLine& cl) {
                 return give_up(rt.error(), 2);
             }
             ProxyEndpoint::Config config;
-            bool pg = plan.protocol == scenarios::Protocol::Postgres;
             // Listener ids: the scenario's name for TDS (as before PostgreSQL came), "pg:NAME"
-            // for PostgreSQL; the admin API and the rules address listeners by these.
-            config.id = pg ? "pg:" + plan.names[i] : plan.names[i];
-            config.protocol = pg ? ListenerProtocol::Postgres : ListenerProtocol::Tds;
+            // for PostgreSQL, "my:NAME" for MySQL; the admin API and the rules address
+            // listeners by these.
+            switch (plan.protocol) {
+            case scenarios::Protocol::Tds:
+            case scenarios::Protocol::Tls:
+                config.id = plan.names[i];
+                config.protocol = ListenerProtocol::Tds;
+                break;
+            case scenarios::Protocol::Postgres:
+                config.id = "pg:" + plan.names[i];
+                config.protocol = ListenerProtocol::Postgres;
+                break;
+            case scenarios::Protocol::Mysql:
+                config.id = "my:" + plan.names[i];
+                config.protocol = ListenerProtocol::Mysql;
+                break;
+            }
             config.listen = {host, static_cast<std::uint16_t>(plan.base_port + i)};
             config.upstream =
                 (*rt)->scenario.passthrough && passthrough_addr ? *passthrough_addr : *serve_addr;

@@ -20,16 +20,21 @@ int run_proxy_command(const CommandLine& cl) {
         "tlslab proxy",
         "Intercept a database client's connection to a server and show the client the certificate\n"
         "and TLS setup of a scenario: TDS (SQL Server, TLS inside PRELOGIN for 7.x, TLS first for\n"
-        "8.0), PostgreSQL (SSLRequest or direct SSL), or any TLS client (--protocol tls).");
+        "8.0), PostgreSQL (SSLRequest or direct SSL), MySQL and MariaDB (CLIENT_SSL and\n"
+        "SSLRequest; --protocol mysql, as the server speaks first), or any TLS client\n"
+        "(--protocol tls).");
     // clang-format off
     options.add_options()
         ("listen", "HOST:PORT for drivers to connect to",
          cxxopts::value<std::string>()->default_value("127.0.0.1:14331"))
         ("protocol", "auto (TDS and PostgreSQL told apart by their first bytes, direct SSL by ALPN), "
-                     "tds, postgres, or tls (TLS first, any client: the inner bytes relayed raw)",
+                     "tds, postgres, mysql (MySQL cannot be told from its first bytes: the server "
+                     "speaks first), or tls (TLS first, any client: the inner bytes relayed raw)",
          cxxopts::value<std::string>()->default_value("auto"))
         ("postgres-require-ssl", "PostgreSQL: refuse a StartupMessage in clear with the FATAL a "
                                  "hostssl-only server gives (default: relay it)")
+        ("mysql-require-secure-transport", "MySQL: refuse a login in clear with error 3159, as a "
+                                           "server with require_secure_transport=ON (default: relay it)")
         ("upstream", "HOST:PORT of the real server (or tlslab serve)", cxxopts::value<std::string>())
         ("scenario", "Scenario new connections meet (see `tlslab scenarios`)",
          cxxopts::value<std::string>()->default_value("valid"))
@@ -56,7 +61,7 @@ int run_proxy_command(const CommandLine& cl) {
     }
     auto protocol = listener_protocol_from_name(args["protocol"].as<std::string>());
     if (!protocol) {
-        std::cerr << "tlslab proxy: --protocol must be auto, tds, postgres or tls\n";
+        std::cerr << "tlslab proxy: --protocol must be auto, tds, postgres, mysql or tls\n";
         return 2;
     }
     auto listen = net::parse_host_port(args["listen"].as<std::string>());
@@ -109,6 +114,7 @@ int run_proxy_command(const CommandLine& cl) {
     config.id = "proxy";
     config.protocol = *protocol;
     config.postgres_refuse_plaintext = args.count("postgres-require-ssl") != 0;
+    config.mysql_refuse_plaintext = args.count("mysql-require-secure-transport") != 0;
     config.listen = *listen;
     config.upstream = *upstream_addr;
     config.upstream_name = upstream->host;

@@ -35,19 +35,32 @@ int run_serve_command(const CommandLine& cl) {
         "With --protocol postgres: a PostgreSQL 16 stand-in (user, password, database lab):\n"
         "SSLRequest and direct SSL (ALPN postgresql), trust / password / md5 / scram-sha-256\n"
         "(with channel binding over TLS), the simple and extended query protocols for what\n"
-        "drivers send, and PostgreSQL's own ErrorResponse for the rest.");
+        "drivers send, and PostgreSQL's own ErrorResponse for the rest.\n"
+        "With --protocol mysql: a MySQL 8.0 (or, with --flavour mariadb, MariaDB 11.4)\n"
+        "stand-in (user, password, database lab): CLIENT_SSL and TLS, caching_sha2_password\n"
+        "(fast and full path, RSA key exchange in clear), mysql_native_password and\n"
+        "mysql_clear_password, MariaDB's zero-configuration SSL check, the queries connectors\n"
+        "send on connect, prepared statements, and the server's own ERR for the rest.");
     // clang-format off
     options.add_options()
-        ("protocol", "tds (SQL Server) or postgres", cxxopts::value<std::string>()->default_value("tds"))
+        ("protocol", "tds (SQL Server), postgres or mysql", cxxopts::value<std::string>()->default_value("tds"))
         ("listen", "HOST:PORT to listen on ([ADDR]:PORT for IPv6; port 0 picks a free one); "
-                   "default 127.0.0.1:14330, or 127.0.0.1:15432 for postgres",
+                   "default 127.0.0.1:14330, 127.0.0.1:15432 for postgres, 127.0.0.1:13306 "
+                   "for mysql",
          cxxopts::value<std::string>())
-        ("encryption", "TDS: off (Force Encryption = No), force (Force Encryption = Yes), strict "
-                       "(TDS 8.0 only) or none (no certificate). PostgreSQL: off (SSL offered, "
-                       "clear accepted), force (hostssl only: clear refused) or none (ssl = off)",
-         cxxopts::value<std::string>()->default_value("off"))
-        ("auth", "PostgreSQL authentication: trust, password, md5 or scram-sha-256",
-         cxxopts::value<std::string>()->default_value("scram-sha-256"))
+        ("encryption", "TDS: off (Force Encryption = No; the default), force (Force Encryption "
+                       "= Yes), strict (TDS 8.0 only) or none (no certificate). PostgreSQL: off "
+                       "(SSL offered, clear accepted; the default), force (hostssl only: clear "
+                       "refused) or none (ssl = off). MySQL: off (no CLIENT_SSL), on (SSL "
+                       "offered, clear accepted; the default) or force "
+                       "(require_secure_transport=ON: clear refused with error 3159)",
+         cxxopts::value<std::string>())
+        ("auth", "PostgreSQL authentication: trust, password, md5 or scram-sha-256 (the "
+                 "default). MySQL: the account's plugin, mysql_native_password, "
+                 "caching_sha2_password or mysql_clear_password (default: the flavour's)",
+         cxxopts::value<std::string>())
+        ("flavour", "MySQL: which server the stand-in plays, mysql (8.0) or mariadb (11.4)",
+         cxxopts::value<std::string>()->default_value("mysql"))
         ("user", "SQL login that may log in", cxxopts::value<std::string>()->default_value("lab"))
         ("password", "its password", cxxopts::value<std::string>()->default_value("lab-password"))
         ("hostname", "Extra name (or IP) for the certificate; repeatable",
@@ -66,15 +79,22 @@ int run_serve_command(const CommandLine& cl) {
     if (protocol == "postgresql" || protocol == "pg") {
         protocol = "postgres";
     }
-    if (protocol != "tds" && protocol != "postgres") {
-        std::cerr << "tlslab serve: --protocol must be tds or postgres\n";
+    if (protocol == "mariadb") {
+        protocol = "mysql";
+    }
+    if (protocol != "tds" && protocol != "postgres" && protocol != "mysql") {
+        std::cerr << "tlslab serve: --protocol must be tds, postgres or mysql\n";
         return 2;
     }
     bool postgres = protocol == "postgres";
-    std::string encryption_name = args["encryption"].as<std::string>();
+    bool mysql = protocol == "mysql";
+    std::string encryption_name = args.count("encryption") != 0
+                                      ? args["encryption"].as<std::string>()
+                                      : std::string(mysql ? "on" : "off");
     auto encryption = serve_encryption_from_name(encryption_name);
     auto postgres_encryption = postgres_encryption_from_name(encryption_name);
-    if (!postgres && !encryption) {
+    auto mysql_encryption = mysql_encryption_from_name(encryption_name);
+    if (!postgres && !mysql && !encryption) {
         std::cerr << "tlslab serve: --encryption must be off, force, strict or none\n";
         return 2;
     }
@@ -82,14 +102,35 @@ int run_serve_command(const CommandLine& cl) {
         std::cerr << "tlslab serve: --encryption for postgres must be off, force or none\n";
         return 2;
     }
-    auto auth = standin::postgres::auth_method_from_name(args["auth"].as<std::string>());
-    if (!auth) {
+    if (mysql && !mysql_encryption) {
+        std::cerr << "tlslab serve: --encryption for mysql must be off, on or force\n";
+        return 2;
+    }
+    std::string auth_name = args.count("auth") != 0 ? args["auth"].as<std::string>() : "";
+    auto auth =
+        standin::postgres::auth_method_from_name(auth_name.empty() ? "scram-sha-256" : auth_name);
+    if (!mysql && !auth) {
         std::cerr << "tlslab serve: --auth must be trust, password, md5 or scram-sha-256\n";
         return 2;
     }
-    auto where = net::parse_host_port(
-        args.count("listen") != 0 ? args["listen"].as<std::string>()
-                                  : std::string(postgres ? "127.0.0.1:15432" : "127.0.0.1:14330"));
+    std::optional<standin::mysql::AuthPlugin> mysql_auth;
+    if (mysql && !auth_name.empty()) {
+        mysql_auth = standin::mysql::auth_plugin_from_name(auth_name);
+        if (!mysql_auth) {
+            std::cerr << "tlslab serve: --auth for mysql must be mysql_native_password, "
+                         "caching_sha2_password or mysql_clear_password\n";
+            return 2;
+        }
+    }
+    auto flavour = standin::mysql::flavour_from_name(args["flavour"].as<std::string>());
+    if (!flavour) {
+        std::cerr << "tlslab serve: --flavour must be mysql or mariadb\n";
+        return 2;
+    }
+    auto where = net::parse_host_port(args.count("listen") != 0 ? args["listen"].as<std::string>()
+                                      : postgres                ? std::string("127.0.0.1:15432")
+                                      : mysql                   ? std::string("127.0.0.1:13306")
+                                                                : std::string("127.0.0.1:14330"));
     if (!where) {
         std::cerr << "tlslab serve: --listen " << where.error() << "\n";
         return 2;
@@ -109,10 +150,15 @@ int run_serve_command(const CommandLine& cl) {
     net::EventLoop loop;
     net::SessionRegistry registry;
     ServeEndpoint::Config config;
-    config.protocol = postgres ? ServeEndpoint::Protocol::Postgres : ServeEndpoint::Protocol::Tds;
+    config.protocol = postgres ? ServeEndpoint::Protocol::Postgres
+                      : mysql  ? ServeEndpoint::Protocol::Mysql
+                               : ServeEndpoint::Protocol::Tds;
     config.encryption = encryption.value_or(ServeEncryption::Off);
     config.postgres_encryption = postgres_encryption.value_or(PostgresEncryption::Off);
-    config.postgres_auth = *auth;
+    config.postgres_auth = auth.value_or(standin::postgres::AuthMethod::ScramSha256);
+    config.mysql_encryption = mysql_encryption.value_or(MysqlEncryption::On);
+    config.mysql_flavour = *flavour;
+    config.mysql_auth = mysql_auth;
     config.user = args["user"].as<std::string>();
     config.password = args["password"].as<std::string>();
     config.login_timeout_ms =
@@ -129,11 +175,18 @@ int run_serve_command(const CommandLine& cl) {
         return 1;
     }
     const auto* cert = (*serve)->certificate();
-    std::cout << "tlslab serve: " << (postgres ? "PostgreSQL" : "SQL Server")
-              << " stand-in listening on " << (*serve)->bound() << " (encryption "
-              << encryption_name
-              << (postgres ? ", auth " + std::string(standin::postgres::to_string(*auth)) : "")
-              << ")\n"
+    std::string what =
+        postgres ? "PostgreSQL"
+        : mysql  ? (*flavour == standin::mysql::Flavour::Mariadb114 ? "MariaDB 11.4" : "MySQL 8.0")
+                 : "SQL Server";
+    std::string auth_text;
+    if (postgres) {
+        auth_text = ", auth " + std::string(standin::postgres::to_string(*auth));
+    } else if (mysql && mysql_auth) {
+        auth_text = ", auth " + std::string(standin::mysql::to_string(*mysql_auth));
+    }
+    std::cout << "tlslab serve: " << what << " stand-in listening on " << (*serve)->bound()
+              << " (encryption " << encryption_name << auth_text << ")\n"
               << "  certificate: "
               << (cert != nullptr
                       ? cert->subject + " [" + join(cert->subject_alt_names, ", ") + "], " +
@@ -150,7 +203,9 @@ int run_serve_command(const CommandLine& cl) {
         t.password = config.password;
         t.strict = encryption == ServeEncryption::Strict;
         std::cout << "Connect with certificate validation on:\n"
-                  << (postgres ? postgres_connection_examples(t) : connection_examples(t));
+                  << (postgres ? postgres_connection_examples(t)
+                      : mysql  ? mysql_connection_examples(t)
+                               : connection_examples(t));
     }
     std::cout << std::flush;
     spdlog::info("serve: listening on {}", (*serve)->bound());

@@ -80,9 +80,10 @@ std::expected<UpstreamTls, std::string> make_upstream_tls(const std::vector<X509
     c.max_version = TLS1_3_VERSION;
     auto cpg = make_client_context(c);  // PostgreSQL after SSLRequest
     auto ctls = make_client_context(c); // the generic relay
+    auto cmy = make_client_context(c);  // MySQL after SSLRequest
     c.alpn_tds8 = true;
     auto c8 = make_client_context(c);
-    for (const auto* made : {&c7, &c8, &cpg, &ctls}) {
+    for (const auto* made : {&c7, &c8, &cpg, &ctls, &cmy}) {
         if (!*made) {
             return std::unexpected("upstream TLS: " + made->error());
         }
@@ -91,6 +92,7 @@ std::expected<UpstreamTls, std::string> make_upstream_tls(const std::vector<X509
     out.tds8 = std::move(*c8);
     out.postgres = std::move(*cpg);
     out.generic = std::move(*ctls);
+    out.mysql = std::move(*cmy);
     out.verified = c.verify;
     return out;
 }

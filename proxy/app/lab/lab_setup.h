@@ -56,6 +56,7 @@ struct UpstreamTls {
     certs::SslCtxPtr tds8;     // ALPN tds/8.0
     certs::SslCtxPtr postgres; // after the proxy's SSLRequest
     certs::SslCtxPtr generic;  // --protocol tls
+    certs::SslCtxPtr mysql;    // after the proxy's SSLRequest (MySQL, MariaDB)
     bool verified = false;
 };
 std::expected<UpstreamTls, std::string> make_upstream_tls(const std::vector<X509*>& trusted);

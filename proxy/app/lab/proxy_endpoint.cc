@@ -20,10 +20,12 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
           }
           s.protocol = config_.protocol;
           s.postgres_refuse_plaintext = config_.postgres_refuse_plaintext;
+          s.mysql_refuse_plaintext = config_.mysql_refuse_plaintext;
           s.upstream.tds7 = config_.upstream_tls->tds7.get();
           s.upstream.tds8 = config_.upstream_tls->tds8.get();
           s.upstream.postgres = config_.upstream_tls->postgres.get();
           s.upstream.generic = config_.upstream_tls->generic.get();
+          s.upstream.mysql = config_.upstream_tls->mysql.get();
           s.upstream_verified = config_.upstream_tls->verified;
           s.upstream_name = config_.upstream_name;
           s.connect_timeout_ms = config_.connect_timeout_ms;

@@ -22,6 +22,8 @@ class ProxyEndpoint {
         ListenerProtocol protocol = ListenerProtocol::Auto;
         // PostgreSQL: a StartupMessage in clear is refused (as a hostssl-only server does).
         bool postgres_refuse_plaintext = false;
+        // MySQL: a login in clear is refused with error 3159 (require_secure_transport=ON).
+        bool mysql_refuse_plaintext = false;
         net::HostPort listen;
         sockaddr_storage upstream{};
         std::string upstream_name; // SNI / verified name for the upstream leg

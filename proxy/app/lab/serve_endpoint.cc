@@ -7,7 +7,31 @@ namespace proxy::app {
 namespace {
 constexpr std::uint16_t kFirstSpid = 51; // user sessions start above SQL Server's system ones
 constexpr std::uint16_t kSpidRange = 30000;
-constexpr std::uint32_t kFirstPid = 10000; // PostgreSQL backend pids: any positive number
+constexpr std::uint32_t kFirstPid = 10000;      // PostgreSQL backend pids: any positive number
+constexpr std::uint32_t kFirstConnectionId = 8; // MySQL: the first ids go to its own threads
+
+// tls_wanted: whether the endpoint's setting needs a certificate.
+bool tls_wanted(const ServeEndpoint::Config& c) {
+    switch (c.protocol) {
+    case ServeEndpoint::Protocol::Tds:
+        return c.encryption != ServeEncryption::None;
+    case ServeEndpoint::Protocol::Postgres:
+        return c.postgres_encryption != PostgresEncryption::None;
+    case ServeEndpoint::Protocol::Mysql:
+        return c.mysql_encryption != MysqlEncryption::Off;
+    }
+    return true;
+}
+
+std::vector<std::uint8_t> sha256_of_der(X509* cert) {
+    std::vector<std::uint8_t> out(EVP_MAX_MD_SIZE);
+    unsigned int n = 0;
+    if (X509_digest(cert, EVP_sha256(), out.data(), &n) != 1) {
+        return {};
+    }
+    out.resize(n);
+    return out;
+}
 } // namespace
 
 std::expected<std::unique_ptr<ServeEndpoint>, std::string>
@@ -26,10 +50,15 @@ ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const cer
     pg.responder.password = config.password;
     pg.responder.auth = config.postgres_auth;
     pg.login_timeout_ms = config.login_timeout_ms;
-    bool tls = config.protocol == Protocol::Tds
-                   ? config.encryption != ServeEncryption::None
-                   : config.postgres_encryption != PostgresEncryption::None;
-    if (tls) {
+    auto& my = ep->mysql_settings_;
+    my.encryption = config.mysql_encryption;
+    my.responder.flavour = config.mysql_flavour;
+    my.responder.user = config.user;
+    my.responder.password = config.password;
+    my.responder.auth = config.mysql_auth;
+    my.responder.require_secure_transport = config.mysql_encryption == MysqlEncryption::Force;
+    my.login_timeout_ms = config.login_timeout_ms;
+    if (tls_wanted(config)) {
         certs::CertificateProfile profile;
         profile.common_name = identity.hostnames.empty() ? "localhost" : identity.hostnames.front();
         profile.dns_names = identity.hostnames;
@@ -54,9 +83,19 @@ ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const cer
         auto c7 = make_server_context(tds7);
         auto c8 = make_server_context(tds8);
         auto cpg = make_server_context(pgc);
-        if (!c7 || !c8 || !cpg) {
-            return std::unexpected(!c7 ? c7.error() : !c8 ? c8.error() : cpg.error());
+        // MySQL and MariaDB: TLS 1.2-1.3 (tls_version's default), no ALPN.
+        TlsServerConfig myc = tds8;
+        myc.alpn = ServerAlpn::None;
+        auto cmy = make_server_context(myc);
+        if (!c7 || !c8 || !cpg || !cmy) {
+            return std::unexpected(!c7    ? c7.error()
+                                   : !c8  ? c8.error()
+                                   : !cpg ? cpg.error()
+                                          : cmy.error());
         }
+        ep->mysql_ = std::move(*cmy);
+        my.ctx = ep->mysql_.get();
+        my.certificate_sha256 = sha256_of_der(ep->leaf_.cert.get());
         ep->tds7_ = std::move(*c7);
         ep->tds8_ = std::move(*c8);
         ep->postgres_ = std::move(*cpg);
@@ -65,6 +104,15 @@ ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const cer
         pg.ctx = ep->postgres_.get();
         pg.tls_server_end_point = certs::tls_server_end_point(ep->leaf_.cert.get());
         ep->cert_info_ = certs::describe(ep->leaf_.cert.get());
+    }
+    if (config.protocol == Protocol::Mysql) {
+        const MysqlServeSettings* settings = &ep->mysql_settings_;
+        ep->listener_ = std::make_unique<net::Listener>(
+            loop, registry, "serve", [settings](const net::SessionInfo& info) {
+                auto id = static_cast<std::uint32_t>(kFirstConnectionId + info.id % 1'000'000'000);
+                return std::make_unique<MysqlServeSession>(*settings, id, info.peer);
+            });
+        return ep;
     }
     if (config.protocol == Protocol::Postgres) {
         const PostgresServeSettings* settings = &ep->postgres_settings_;

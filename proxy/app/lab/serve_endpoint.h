@@ -6,6 +6,7 @@
 
 #include <certs/certificate_info.h>
 #include <certs/lab_ca.h>
+#include <proxy/core/mysql/mysql_serve_session.h>
 #include <proxy/core/postgres/postgres_serve_session.h>
 #include <proxy/core/session/scenario_runtime.h>
 #include <proxy/core/tds/serve_session.h>
@@ -15,16 +16,19 @@ namespace proxy::app {
 
 // ServeEndpoint is one `tlslab serve` listener: its certificate from the lab CA for the lab's
 // names, its TLS contexts (TDS 7.x: TLS 1.2; TDS 8.0: 1.2-1.3 with ALPN tds/8.0; PostgreSQL:
-// 1.2-1.3 with ALPN postgresql), and the listener. `tlslab serve` runs one; `tlslab lab` runs
-// one per protocol in-process behind its proxies.
+// 1.2-1.3 with ALPN postgresql; MySQL: 1.2-1.3, no ALPN), and the listener. `tlslab serve` runs
+// one; `tlslab lab` runs one per protocol in-process behind its proxies.
 class ServeEndpoint {
   public:
-    enum class Protocol : std::uint8_t { Tds, Postgres };
+    enum class Protocol : std::uint8_t { Tds, Postgres, Mysql };
     struct Config {
         Protocol protocol = Protocol::Tds;
         ServeEncryption encryption = ServeEncryption::Off;                // TDS
         PostgresEncryption postgres_encryption = PostgresEncryption::Off; // PostgreSQL
         standin::postgres::AuthMethod postgres_auth = standin::postgres::AuthMethod::ScramSha256;
+        MysqlEncryption mysql_encryption = MysqlEncryption::On; // MySQL
+        standin::mysql::Flavour mysql_flavour = standin::mysql::Flavour::Mysql80;
+        std::optional<standin::mysql::AuthPlugin> mysql_auth; // empty: the flavour's default
         std::string user = "lab";
         std::string password = "lab-password";
         std::uint64_t login_timeout_ms = 30'000;
@@ -42,6 +46,7 @@ class ServeEndpoint {
     std::uint16_t bound_port() const { return listener_->bound_port(); }
     const ServeSettings& settings() const { return settings_; }
     const PostgresServeSettings& postgres_settings() const { return postgres_settings_; }
+    const MysqlServeSettings& mysql_settings() const { return mysql_settings_; }
     Protocol protocol() const { return protocol_; }
     // certificate: null for --encryption none.
     const certs::CertificateInfo* certificate() const {
@@ -53,10 +58,12 @@ class ServeEndpoint {
     Protocol protocol_ = Protocol::Tds;
     ServeSettings settings_;
     PostgresServeSettings postgres_settings_;
+    MysqlServeSettings mysql_settings_;
     certs::Credential leaf_;
     certs::SslCtxPtr tds7_;
     certs::SslCtxPtr tds8_;
     certs::SslCtxPtr postgres_;
+    certs::SslCtxPtr mysql_;
     std::optional<certs::CertificateInfo> cert_info_;
     std::unique_ptr<net::Listener> listener_;
 };

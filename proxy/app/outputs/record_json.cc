@@ -104,6 +104,36 @@ json postgres_json(const std::optional<PostgresSummary>& p) {
             {"channel_binding_defeated", p->channel_binding_defeated}};
 }
 
+json mysql_json(const std::optional<MysqlSummary>& m) {
+    if (!m) {
+        return nullptr;
+    }
+    json attributes = json::object();
+    for (const auto& [name, value] : m->attributes) {
+        attributes[name] = value;
+    }
+    return {{"server_version", m->server_version},
+            {"server_is_mariadb", m->server_is_mariadb},
+            {"upstream_offered_ssl", m->upstream_offered_ssl},
+            {"client_shown_ssl", m->client_shown_ssl},
+            {"ssl_request", m->ssl_request},
+            {"negotiation", m->negotiation},
+            {"upstream_leg", m->upstream_leg},
+            {"client_capabilities", m->client_capabilities},
+            {"server_capabilities", m->server_capabilities},
+            {"client_plugin", m->client_plugin},
+            {"auth_plugins", m->auth_plugins},
+            {"auth_path", m->auth_path},
+            {"attributes", attributes},
+            {"password_read", m->password_read},
+            {"password_via", m->password_via},
+            {"authenticated", m->authenticated},
+            {"auth_error", m->auth_error},
+            {"zero_config_check", m->zero_config_check},
+            {"commands_after_ok", m->commands_after_ok},
+            {"first_command", m->first_command}};
+}
+
 } // namespace
 
 json to_json(const MessageRecord& m) {
@@ -166,6 +196,7 @@ json to_json(const SessionRecord& r) {
           {"to_server", r.bytes_to_server}}},
         {"login", login_json(r.login)},
         {"postgres", postgres_json(r.postgres)},
+        {"mysql", mysql_json(r.mysql)},
         {"outcome", std::string(to_string(r.outcome))},
         {"alert", alert_json(r.alert)},
         {"detail", r.detail}};

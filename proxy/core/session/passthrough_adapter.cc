@@ -11,7 +11,10 @@ void PassthroughAdapter::on_client_bytes(SessionContext& ctx, std::span<const st
         auto kind = detect_protocol(protocol_, bytes);
         pg_detected_ = kind == AdapterKind::Postgres;
     }
-    if (postgres()) {
+    if (mysql()) {
+        mysql_observer_.on_client(bytes);
+        ctx.record().protocol = "mysql";
+    } else if (postgres()) {
         pg_observer_.on_client(bytes);
         ctx.record().protocol = "postgres";
     } else {
@@ -26,7 +29,10 @@ void PassthroughAdapter::on_client_bytes(SessionContext& ctx, std::span<const st
 }
 
 void PassthroughAdapter::on_server_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) {
-    if (postgres()) {
+    if (mysql()) {
+        mysql_observer_.on_server(bytes);
+        ctx.record().protocol = "mysql";
+    } else if (postgres()) {
         pg_observer_.on_server(bytes);
     } else {
         observer_.on_server(bytes);
@@ -35,6 +41,11 @@ void PassthroughAdapter::on_server_bytes(SessionContext& ctx, std::span<const st
 }
 
 bool PassthroughAdapter::has_login() const {
+    if (mysql()) {
+        auto seen = mysql_observer_.seen();
+        return seen == MysqlPassthroughObserver::Seen::LoginEncrypted ||
+               seen == MysqlPassthroughObserver::Seen::LoginPlaintext;
+    }
     if (postgres()) {
         auto seen = pg_observer_.seen();
         return seen == PostgresPassthroughObserver::Seen::LoginEncrypted ||
@@ -46,6 +57,20 @@ bool PassthroughAdapter::has_login() const {
 }
 
 Outcome PassthroughAdapter::judge_client_left(const SessionContext& /*ctx*/) const {
+    if (mysql()) {
+        switch (mysql_observer_.seen()) {
+        case MysqlPassthroughObserver::Seen::LoginEncrypted:
+            return Outcome::LoginEncrypted;
+        case MysqlPassthroughObserver::Seen::LoginPlaintext:
+            return Outcome::LoginPlaintext;
+        case MysqlPassthroughObserver::Seen::Alert:
+            return Outcome::Alert;
+        case MysqlPassthroughObserver::Seen::TlsStarted:
+            return Outcome::ClosedDuringHandshake;
+        case MysqlPassthroughObserver::Seen::Nothing:
+            return Outcome::ClosedBeforeTls;
+        }
+    }
     if (postgres()) {
         switch (pg_observer_.seen()) {
         case PostgresPassthroughObserver::Seen::LoginEncrypted:
@@ -77,6 +102,19 @@ Outcome PassthroughAdapter::judge_client_left(const SessionContext& /*ctx*/) con
 
 void PassthroughAdapter::complete_record(SessionContext& ctx) {
     auto& record = ctx.record();
+    if (mysql()) {
+        record.protocol = "mysql";
+        record.mysql = mysql_observer_.summary();
+        record.mysql->upstream_leg = "relayed untouched";
+        if (mysql_observer_.login() && !record.login) {
+            record.login = mysql_observer_.login();
+        }
+        if (mysql_observer_.alert_code() && !record.alert) {
+            record.alert = TlsAlert{*mysql_observer_.alert_code(),
+                                    alert_name(*mysql_observer_.alert_code()), true};
+        }
+        return;
+    }
     if (postgres()) {
         record.protocol = "postgres";
         if (!record.postgres) {

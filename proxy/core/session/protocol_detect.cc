@@ -37,6 +37,8 @@ std::string_view to_string(AdapterKind k) {
         return "postgres";
     case AdapterKind::Tls:
         return "tls";
+    case AdapterKind::Mysql:
+        return "mysql";
     case AdapterKind::Passthrough:
         return "passthrough";
     }
@@ -52,6 +54,8 @@ std::optional<AdapterKind> detect_protocol(ListenerProtocol listener,
         return AdapterKind::Postgres;
     case ListenerProtocol::Tls:
         return AdapterKind::Tls;
+    case ListenerProtocol::Mysql:
+        return AdapterKind::Mysql; // no client byte needed: the server speaks first
     case ListenerProtocol::Auto:
         break;
     }

@@ -10,8 +10,9 @@
 //                                          direct SSL; "tds/8.0" or none is TDS 8.0; any other is
 //                                          generic TLS
 //   anything else                          TDS (which relays it untouched as "unknown")
-// A fixed listener protocol decides alone. nullopt: more bytes are needed (never more than
-// one TLS record or eight bytes).
+// A fixed listener protocol decides alone. MySQL is never detected: the server speaks first, so
+// a MySQL listener gets its adapter at accept, before any client byte. nullopt: more bytes are
+// needed (never more than one TLS record or eight bytes).
 
 #include <cstdint>
 #include <optional>
@@ -22,7 +23,7 @@
 
 namespace proxy {
 
-enum class AdapterKind : std::uint8_t { Tds, Postgres, Tls, Passthrough };
+enum class AdapterKind : std::uint8_t { Tds, Postgres, Tls, Mysql, Passthrough };
 std::string_view to_string(AdapterKind k);
 
 std::optional<AdapterKind> detect_protocol(ListenerProtocol listener,

@@ -1,3 +1,4 @@
+#include <proxy/core/mysql/mysql_adapter.h>
 #include <proxy/core/postgres/postgres_adapter.h>
 #include <proxy/core/session/overloaded.h>
 #include <proxy/core/session/passthrough_adapter.h>
@@ -33,6 +34,8 @@ std::string_view to_string(Outcome o) {
         return "upstream-failed";
     case Outcome::ProtocolError:
         return "protocol-error";
+    case Outcome::AbortedAfterOk:
+        return "aborted-after-ok";
     }
     return "?";
 }
@@ -47,6 +50,13 @@ std::string summary_line(const SessionRecord& r) {
     }
     if (r.postgres) {
         line += " " + r.postgres->negotiation;
+    }
+    if (r.mysql) {
+        line += " " + (r.mysql->negotiation.empty() ? std::string("no negotiation")
+                                                    : r.mysql->negotiation);
+        if (!r.mysql->upstream_leg.empty()) {
+            line += ", server leg " + r.mysql->upstream_leg;
+        }
     }
     if (r.client_mode) {
         line += ", client leg " + std::string(tds::to_string(*r.client_mode));
@@ -110,6 +120,11 @@ void ProxySession::on_started() {
         action::StartTimer{SessionContext::kConnectTimer, ctx_.settings().connect_timeout_ms});
     ctx_.push(
         action::StartTimer{SessionContext::kHandshakeTimer, ctx_.settings().handshake_timeout_ms});
+    if (!adapter_ && ctx_.settings().protocol == ListenerProtocol::Mysql) {
+        // The server speaks first (MySQL): the listener alone says the protocol, and the adapter
+        // starts now, so the server's greeting goes to it, not to the client raw.
+        start_adapter(AdapterKind::Mysql);
+    }
 }
 
 void ProxySession::on_connected() {
@@ -130,6 +145,9 @@ void ProxySession::start_adapter(AdapterKind kind) {
         break;
     case AdapterKind::Tls:
         adapter_ = std::make_unique<TlsAdapter>(ctx_);
+        break;
+    case AdapterKind::Mysql:
+        adapter_ = std::make_unique<MysqlAdapter>(ctx_);
         break;
     case AdapterKind::Passthrough:
         adapter_ = std::make_unique<PassthroughAdapter>(ctx_.settings().protocol);
@@ -244,6 +262,9 @@ void ProxySession::settle() {
 void ProxySession::finish_now() {
     const auto& request = *ctx_.finish_request();
     auto& record = ctx_.record();
+    // The verdict first: complete_record sees it and may say more in the detail.
+    record.outcome = request.outcome;
+    record.detail = request.detail;
     if (adapter_) {
         adapter_->complete_record(ctx_);
         if (request.flush && !request.reset) {
@@ -254,8 +275,6 @@ void ProxySession::finish_now() {
         record.alert = record.client_tls.alert_received;
     }
     phase_ = Phase::Finished;
-    record.outcome = request.outcome;
-    record.detail = request.detail;
     record.ended = ctx_.now();
     ctx_.push(action::Log{LogLevel::Info, summary_line(record)});
     ctx_.push(action::Record{std::make_shared<const SessionRecord>(record)});

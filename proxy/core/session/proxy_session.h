@@ -7,13 +7,15 @@
 // went through, judges the client when a side leaves, and emits exactly one SessionRecord. What
 // the bytes mean is the ProtocolAdapter's business:
 //
-//   Started -> ConnectUpstream, connect and handshake timers
+//   Started -> ConnectUpstream, connect and handshake timers; a MySQL listener starts its
+//              MysqlAdapter here (the server speaks first: its greeting goes to the adapter)
 //   AwaitProtocol --first client bytes--> detect_protocol (by the listener's protocol and the
 //                 first bytes) --> Relaying with a TdsAdapter | PostgresAdapter | TlsAdapter |
 //                 PassthroughAdapter (a passthrough scenario, decided at accept)
 //   Relaying: every event goes to the adapter through the SessionContext
 //   EOF from one side after login: half-close towards the other, full close when both are done
-//   the first end of the session -> complete_record, one log line, Record, Close -> Finished
+//   the first end of the session -> the outcome and detail set, complete_record (which may add
+//                 to the detail), one log line, Record, Close -> Finished
 //
 // Events are dispatched with std::visit over an overload set: a new event type that is not
 // handled does not compile.

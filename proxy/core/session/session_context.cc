@@ -17,19 +17,24 @@ std::string_view to_string(ListenerProtocol p) {
         return "postgres";
     case ListenerProtocol::Tls:
         return "tls";
+    case ListenerProtocol::Mysql:
+        return "mysql";
     }
     return "?";
 }
 
 std::optional<ListenerProtocol> listener_protocol_from_name(std::string_view name) {
     for (auto p : {ListenerProtocol::Auto, ListenerProtocol::Tds, ListenerProtocol::Postgres,
-                   ListenerProtocol::Tls}) {
+                   ListenerProtocol::Tls, ListenerProtocol::Mysql}) {
         if (name == to_string(p)) {
             return p;
         }
     }
     if (name == "postgresql" || name == "pg") {
         return ListenerProtocol::Postgres;
+    }
+    if (name == "mariadb") {
+        return ListenerProtocol::Mysql;
     }
     return std::nullopt;
 }

@@ -35,8 +35,9 @@
 
 namespace proxy {
 
-// Which protocol a listener speaks. Auto tells TDS and PostgreSQL apart by the first bytes.
-enum class ListenerProtocol : std::uint8_t { Auto, Tds, Postgres, Tls };
+// Which protocol a listener speaks. Auto tells TDS and PostgreSQL apart by the first bytes;
+// MySQL cannot be told (the server speaks first), so a MySQL listener says so.
+enum class ListenerProtocol : std::uint8_t { Auto, Tds, Postgres, Tls, Mysql };
 std::string_view to_string(ListenerProtocol p);
 std::optional<ListenerProtocol> listener_protocol_from_name(std::string_view name);
 
@@ -58,6 +59,7 @@ struct UpstreamContexts {
     SSL_CTX* tds8 = nullptr;     // ALPN tds/8.0
     SSL_CTX* postgres = nullptr; // after SSLRequest
     SSL_CTX* generic = nullptr;  // --protocol tls
+    SSL_CTX* mysql = nullptr;    // after the proxy's SSLRequest
 };
 
 struct ProxySettings {
@@ -74,6 +76,8 @@ struct ProxySettings {
     bool capture_transcript = false; // keep the clear protocol bytes for a pcap
     // PostgreSQL: a StartupMessage in clear is refused with the FATAL a hostssl-only server gives.
     bool postgres_refuse_plaintext = false;
+    // MySQL: a HandshakeResponse in clear is refused with ERR 3159 (require_secure_transport).
+    bool mysql_refuse_plaintext = false;
     std::uint16_t listen_port = 0;
     // choose: policy asked at PRELOGIN / StartupMessage and at the ClientHello; a scenario it
     // returns replaces the accept-time one from then on (null: keep). The certificate is only

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <certs/certificate_info.h>
@@ -26,6 +27,10 @@ enum class Outcome : std::uint8_t {
     ClosedBeforeTls,       // the client left before any TLS (after or before PRELOGIN)
     UpstreamFailed,        // the server could not be reached, or failed before the login
     ProtocolError,         // the client sent something that is not TDS/TLS as expected
+    // MySQL/MariaDB: authentication succeeded (the client saw OK) and the client left before
+    // any command: what a MariaDB 11.4+ client does when the zero-configuration SSL check in
+    // the OK packet does not match the certificate it was shown
+    AbortedAfterOk,
 };
 std::string_view to_string(Outcome o);
 
@@ -95,6 +100,34 @@ struct PostgresSummary {
     bool channel_binding_defeated = false; // the server refused the binding to our certificate
 };
 
+// What the proxy saw of a MySQL/MariaDB connection's negotiation and authentication.
+struct MysqlSummary {
+    std::string server_version;        // the upstream's greeting
+    bool server_is_mariadb = false;    // CLIENT_MYSQL clear in the greeting
+    bool upstream_offered_ssl = false; // CLIENT_SSL in the upstream's greeting
+    bool client_shown_ssl = false;     // CLIENT_SSL in the greeting the client was shown
+    bool ssl_request = false;          // the client sent an SSLRequest
+    // "SSLRequest", "plaintext (SSL offered)", "plaintext (SSL not offered)"
+    std::string negotiation;
+    std::string upstream_leg; // "TLS", "clear (the server offers no SSL)", "clear (mirrors ...)"
+    std::uint32_t client_capabilities = 0;
+    std::uint32_t server_capabilities = 0;
+    std::string client_plugin;             // the plugin named in HandshakeResponse41
+    std::vector<std::string> auth_plugins; // every plugin that ran, in order (switches)
+    // caching_sha2_password: "fast", "full: password in clear (TLS)", "full: RSA public key
+    // requested", "full: RSA", ...
+    std::string auth_path;
+    std::vector<std::pair<std::string, std::string>> attributes; // connection attributes
+    bool password_read = false;     // a password crossed the proxy in clear (inside TLS or not)
+    std::string password_via;       // which plugin step carried it
+    bool authenticated = false;     // the server's OK after authentication was relayed
+    std::string auth_error;         // the server's ERR during authentication ("1045 28000 ...")
+    bool zero_config_check = false; // the OK after authentication carried MariaDB's certificate
+                                    // check (MariaDB 11.4+ zero-configuration SSL)
+    bool commands_after_ok = false; // the client sent a command after the OK
+    std::string first_command;      // "COM_QUERY", ...
+};
+
 // TranscriptEntry: one TDS packet in clear as it crossed the proxy (decrypted where it was
 // encrypted), for the pcap writer. Kept only when asked for.
 struct TranscriptEntry {
@@ -126,6 +159,7 @@ struct SessionRecord {
     std::uint64_t bytes_to_server = 0;
     std::optional<LoginSummary> login;
     std::optional<PostgresSummary> postgres;
+    std::optional<MysqlSummary> mysql;
     std::uint16_t listen_port = 0;           // the port the client connected to (for pcap flows)
     std::vector<TranscriptEntry> transcript; // with --pcap only
     Outcome outcome = Outcome::ClosedBeforeTls;

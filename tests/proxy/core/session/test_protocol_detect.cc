@@ -118,5 +118,24 @@ TEST_CASE("listener protocol names", "[core][detect]") {
     CHECK(proxy::listener_protocol_from_name("postgres") == ListenerProtocol::Postgres);
     CHECK(proxy::listener_protocol_from_name("postgresql") == ListenerProtocol::Postgres);
     CHECK(proxy::listener_protocol_from_name("tls") == ListenerProtocol::Tls);
-    CHECK_FALSE(proxy::listener_protocol_from_name("mysql").has_value());
+    CHECK(proxy::listener_protocol_from_name("mysql") == ListenerProtocol::Mysql);
+    CHECK(proxy::listener_protocol_from_name("mariadb") == ListenerProtocol::Mysql);
+    CHECK_FALSE(proxy::listener_protocol_from_name("oracle").has_value());
+}
+
+TEST_CASE("a MySQL listener decides without any client byte; auto never picks MySQL",
+          "[core][detect][mysql]") {
+    // The server speaks first: the adapter starts at accept.
+    CHECK(proxy::detect_protocol(ListenerProtocol::Mysql, {}) == AdapterKind::Mysql);
+    CHECK(proxy::detect_protocol(ListenerProtocol::Mysql,
+                                 support::from_hex("12 01 00 2f 00 00 01 00")) ==
+          AdapterKind::Mysql);
+    CHECK(proxy::to_string(AdapterKind::Mysql) == "mysql");
+    // A MySQL SSLRequest (32 bytes, seq 1, CLIENT_SSL) and a HandshakeResponse41's first bytes
+    // reach an auto listener only if the client spoke first: never MySQL.
+    auto ssl_request = support::from_hex("20 00 00 01 00 8a a2 01 00 00 00 01 2d 00 00 00 00 00 "
+                                         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00");
+    auto kind = proxy::detect_protocol(ListenerProtocol::Auto, ssl_request);
+    REQUIRE(kind.has_value());
+    CHECK(*kind != AdapterKind::Mysql);
 }
