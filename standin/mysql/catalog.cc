@@ -534,9 +534,9 @@ std::vector<CatalogRow> rows_of(const CatalogTable& t, const SessionState& s) {
     if (upper_name == "SCHEMATA") {
         for (const auto& db : visible_databases(s)) {
             bool system = db != s.known_database;
-            std::string cs = system ? (my(s) ? "utf8mb3" : "utf8mb3") : server_charset;
-            std::string coll =
-                system ? (my(s) ? "utf8mb3_general_ci" : "utf8mb3_general_ci") : server_collation;
+            // the system schemas are utf8mb3 on both servers
+            std::string cs = system ? "utf8mb3" : server_charset;
+            std::string coll = system ? "utf8mb3_general_ci" : server_collation;
             if (my(s) && db == "performance_schema") {
                 cs = "utf8mb4";
                 coll = "utf8mb4_0900_ai_ci";
@@ -547,12 +547,12 @@ std::vector<CatalogRow> rows_of(const CatalogTable& t, const SessionState& s) {
         }
     } else if (upper_name == "TABLES") {
         for (const auto* it : tables_of(s.flavour, "information_schema")) {
-            CatalogRow row(t.columns.size());
-            row[0] = "def";
-            row[1] = "information_schema";
-            row[2] = std::string(it->name);
-            row[3] = "SYSTEM VIEW";
-            row[20] = "";
+            // TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, then NULLs up to
+            // TABLE_COMMENT (the 21st column), then NULLs to the end.
+            CatalogRow row = {"def", "information_schema", std::string(it->name), "SYSTEM VIEW"};
+            row.resize(20);
+            row.emplace_back("");
+            row.resize(std::max(row.size(), t.columns.size()));
             out.push_back(std::move(row));
         }
     } else if (upper_name == "CHARACTER_SETS") {

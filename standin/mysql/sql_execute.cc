@@ -3206,9 +3206,11 @@ StatementResult show(const ShowStmt& s, Ctx& c) {
             t.columns.push_back(text_column(c, "Temporary", 1, false));
         }
         for (const auto& n : names) {
-            CatalogRow row(t.columns.size());
-            row[0] = n;
-            row[17] = "";
+            // Name, then NULLs, Comment (the 18th column) empty, then NULLs
+            CatalogRow row = {n};
+            row.resize(17);
+            row.emplace_back("");
+            row.resize(t.columns.size());
             t.rows.push_back(std::move(row));
         }
         return finish_show(std::move(t), s, c);
@@ -3402,10 +3404,10 @@ StatementResult explain(const ExplainStmt& s, Ctx& c) {
         t.columns.insert(t.columns.begin() + 3, text_column(c, "partitions", 8192, false));
         t.columns.insert(t.columns.begin() + 10, text_column(c, "filtered", 4, false));
     }
-    CatalogRow row(t.columns.size());
-    row[0] = "1";
-    row[1] = "SIMPLE";
-    row.back() = "No tables used";
+    // id, select_type, then NULLs, Extra last
+    CatalogRow row = {"1", "SIMPLE"};
+    row.resize(t.columns.size() - 1);
+    row.emplace_back("No tables used");
     t.rows.push_back(std::move(row));
     ShowStmt none;
     return finish_show(std::move(t), none, c);

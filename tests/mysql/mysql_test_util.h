@@ -34,9 +34,13 @@ struct CapturedPacket {
 };
 
 inline std::vector<CapturedPacket> load_vectors(const std::string& name) {
-    std::ifstream in(std::string(MYSQL_VECTORS_DIR) + "/" + name);
+    // (appended piecewise: GCC 12 at -O2 misreads `std::string(...) + "/" + name`, bug 105329)
+    std::string path = MYSQL_VECTORS_DIR;
+    path += '/';
+    path += name;
+    std::ifstream in(path);
     if (!in) {
-        throw std::runtime_error("missing vector file " + name);
+        throw std::runtime_error("missing vector file " + path);
     }
     std::vector<CapturedPacket> out;
     std::string line;

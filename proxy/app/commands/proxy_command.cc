@@ -33,8 +33,9 @@ int run_proxy_command(const CommandLine& cl) {
          cxxopts::value<std::string>()->default_value("auto"))
         ("postgres-require-ssl", "PostgreSQL: refuse a StartupMessage in clear with the FATAL a "
                                  "hostssl-only server gives (default: relay it)")
-        ("mysql-require-secure-transport", "MySQL: refuse a login in clear with error 3159, as a "
-                                           "server with require_secure_transport=ON (default: relay it)")
+        ("mysql-require-secure-transport", "MySQL: refuse a login in clear as a server with "
+                                           "require_secure_transport=ON does: MySQL's error 3159, "
+                                           "or MariaDB's 1045 in front of MariaDB (default: relay it)")
         ("upstream", "HOST:PORT of the real server (or tlslab serve)", cxxopts::value<std::string>())
         ("scenario", "Scenario new connections meet (see `tlslab scenarios`)",
          cxxopts::value<std::string>()->default_value("valid"))

@@ -661,7 +661,15 @@ void MysqlAdapter::on_server_bytes(SessionContext& ctx, std::span<const std::uin
             if (step.error) {
                 server_phase_ = ServerPhase::Failed;
                 note_upstream(ctx, server_tls_->endpoint());
-                ctx.finish(Outcome::UpstreamFailed, "server leg: " + *step.error);
+                // After the login the verdict is the client's: a server that answers the
+                // proxy's FIN (relaying a client that left without COM_QUIT or close_notify)
+                // with an alert, as MariaDB's OpenSSL does, does not undo a login.
+                if (response_sent_) {
+                    ctx.finish(judge_client_left(ctx),
+                               "the server's TLS leg ended after the login: " + *step.error);
+                } else {
+                    ctx.finish(Outcome::UpstreamFailed, "server leg: " + *step.error);
+                }
                 break;
             }
             if (!step.plaintext.empty()) {

@@ -579,6 +579,24 @@ TEST_CASE("mysql: caching_sha2_password's fast path after a cached login", "[cor
     CHECK_FALSE(c.record().login->password_length);
 }
 
+TEST_CASE("mysql: a server-leg TLS error after the client left does not undo its login",
+          "[core][mysql]") {
+    // MariaDB's OpenSSL answers the FIN the proxy relays from a client that left without
+    // COM_QUIT or close_notify with a fatal alert; the client's verdict stands.
+    MyChain c(lab().runtime("valid"), {.auth = standin::mysql::AuthPlugin::NativePassword});
+    auto end = c.tls_login("mysql_native_password");
+    REQUIRE(end.payload[0] == 0x00);
+    c.query("SELECT 1");
+    c.run_proxy(c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
+    REQUIRE_FALSE(c.proxy_closed);
+    // a record the server leg cannot decrypt: a TLS error on the upstream leg
+    const std::vector<std::uint8_t> junk = {0x17, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5};
+    c.run_proxy(c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Server, junk}));
+    const auto& r = c.record();
+    CHECK(r.outcome == Outcome::LoginEncrypted);
+    CHECK(r.detail.starts_with("the server's TLS leg ended after the login"));
+}
+
 TEST_CASE("mysql native password through an AuthSwitchRequest: the plugins in order",
           "[core][mysql]") {
     MyChain c(lab().runtime("valid"), {.auth = standin::mysql::AuthPlugin::NativePassword});
