@@ -167,6 +167,15 @@ func main() {
 	out = result{"driver": "gomysql", "version": driverVersion(), "connected": false,
 		"error_code": nil, "error": nil, "value": nil, "ssl": nil, "tls_version": nil, "cipher": nil,
 		"ssl_mode": modeField, "ssl_settings": nil, "go_version": runtime.Version()}
+	// A driver that panics on what the server sent (go-sql-driver indexes packets without
+	// checking them) is a verdict too: one JSON line, as the contract says.
+	defer func() {
+		if r := recover(); r != nil {
+			set("error_code", "DRIVER_PANIC")
+			set("error", fmt.Sprint(r))
+			emit()
+		}
+	}()
 	timeout := time.Duration(*timeoutS * float64(time.Second))
 	bound := timeout + time.Second
 

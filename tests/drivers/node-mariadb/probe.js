@@ -158,8 +158,12 @@ async function main() {
   const ms = Math.round(timeoutS * 1000);
   const config = {
     host: opts.host, port, user: opts.user, password: opts.password, database: opts.database,
-    connectTimeout: ms, socketTimeout: ms + 2000, queryTimeout: ms,
+    connectTimeout: ms, socketTimeout: ms + 2000,
   };
+  // No queryTimeout in the connection options: the driver implements it with MariaDB's
+  // SET STATEMENT max_statement_time (10.1.1+) and refuses a MySQL server outright (45038
+  // "Can only use queryTimeout for MariaDB server after 10.1.1"). Queries get a per-query
+  // timeout only when the server is MariaDB; socketTimeout and the watchdog bound the rest.
   if (ssl !== undefined) config.ssl = ssl;
   let conn;
   arm(result);
@@ -181,7 +185,9 @@ async function main() {
   const haveSocket = fromSocket(result, sock);
   arm(result);
   const queryOne = async (sql) => {
-    const rows = await conn.query({ sql, rowsAsArray: true, timeout: ms });
+    const q = { sql, rowsAsArray: true };
+    if (info.isMariaDB && info.isMariaDB()) q.timeout = ms;
+    const rows = await conn.query(q);
     return Array.isArray(rows) && rows.length && Array.isArray(rows[0]) ? rows[0] : null;
   };
   if (opts.query) {
