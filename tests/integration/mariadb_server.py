@@ -52,19 +52,19 @@ one process this helper started; the directory is removed.
 
 from __future__ import annotations
 
-import atexit
 import os
 import pwd
 import shutil
 import signal
 import socket
-import ssl
 import struct
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from server_util import (TemplateCache, as_user, chown, copy_tree, free_port, pem_to_der,
+                         served_certificate, stop_process, system_user_ids, write_owned)
 
 MARIADBD = Path("/usr/sbin/mariadbd")
 INSTALL_DB = Path("/usr/bin/mariadb-install-db")
@@ -136,70 +136,37 @@ def greeting_capabilities(body: bytes) -> int | None:
     return caps
 
 
+def _ssl_request(s: socket.socket) -> bool:
+    """MySQL's way to ask for TLS: read the greeting; if it offers CLIENT_SSL, send an
+    SSLRequest (capability flags, max packet size, character set, 23 zero bytes)."""
+    seq, body = _read_packet(s)
+    caps = greeting_capabilities(body)
+    if caps is None or not caps & CLIENT_SSL:
+        return False
+    req = struct.pack("<IIB23x", CLIENT_SSL | CLIENT_PROTOCOL_41, 1 << 24, 45)
+    s.sendall(struct.pack("<I", len(req))[:3] + bytes([(seq + 1) & 0xFF]) + req)
+    return True
+
+
 def _served_certificate(port: int, timeout: float) -> bytes | None:
     """DER of the certificate the server at 127.0.0.1:port presents after an SSLRequest
     (no verification: we only look), or None when it offers no TLS or fails."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            seq, body = _read_packet(s)
-            caps = greeting_capabilities(body)
-            if caps is None or not caps & CLIENT_SSL:
-                return None
-            # SSLRequest: capability flags, max packet size, character set, 23 zero bytes.
-            req = struct.pack("<IIB23x", CLIENT_SSL | CLIENT_PROTOCOL_41, 1 << 24, 45)
-            s.sendall(struct.pack("<I", len(req))[:3] + bytes([(seq + 1) & 0xFF]) + req)
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            with ctx.wrap_socket(s, server_hostname=None) as t:
-                return t.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError):
-        return None
+    return served_certificate(port, timeout, _ssl_request)
 
 
-def _pem_to_der(path: Path) -> bytes:
-    """DER of the first certificate in a PEM file."""
-    text = path.read_text()
-    start = text.index("-----BEGIN CERTIFICATE-----")
-    end = text.index("-----END CERTIFICATE-----", start) + len("-----END CERTIFICATE-----")
-    return ssl.PEM_cert_to_DER_cert(text[start:end])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-_templates: dict[tuple, Path] = {}
-_templates_lock = threading.Lock()
-
-
-def _remove_templates() -> None:
-    for root in _templates.values():
-        shutil.rmtree(root, ignore_errors=True)
-    _templates.clear()
-
-
-atexit.register(_remove_templates)
+_templates = TemplateCache()
 
 
 def _template(run_as: tuple[int, int] | None) -> Path:
     """The template data directory, made on first use (see the module doc)."""
-    with _templates_lock:
-        root = _templates.get(run_as)
-        if root is not None and (root / "data" / "mysql").is_dir():
-            return root / "data"
-        root = Path(tempfile.mkdtemp(prefix="tlslab-mariadb-template-"))
+    def make(root: Path) -> None:
         builder = MariaDbServer(root, 0, run_as)
-        try:
-            builder._chown(root)
-            builder._install_db()
-        except BaseException:
-            shutil.rmtree(root, ignore_errors=True)
-            raise
-        _templates[run_as] = root
-        return root / "data"
+        builder._chown(root)
+        builder._install_db()
+
+    root = _templates.get(run_as, "tlslab-mariadb-template-",
+                          lambda r: (r / "data" / "mysql").is_dir(), make)
+    return root / "data"
 
 
 class MariaDbServer:
@@ -236,14 +203,11 @@ class MariaDbServer:
             if not prog.is_file():
                 raise MariaDbServerError(f"{prog} not found: install the Debian packages "
                                          "mariadb-server and mariadb-client (scripts/setup does)")
-        run_as = None
-        if os.geteuid() == 0:
-            try:
-                pw = pwd.getpwnam("mysql")
-            except KeyError:
-                raise MariaDbServerError("running as root and there is no `mysql` user (the "
-                                         "Debian package mariadb-server creates it)") from None
-            run_as = (pw.pw_uid, pw.pw_gid)
+        try:
+            run_as = system_user_ids("mysql")
+        except KeyError:
+            raise MariaDbServerError("running as root and there is no `mysql` user (the "
+                                     "Debian package mariadb-server creates it)") from None
 
         # Under the system temp dir (world-traversable), not pytest's tmp_path (root only).
         root = Path(tempfile.mkdtemp(prefix="tlslab-mariadb-"))
@@ -255,12 +219,12 @@ class MariaDbServer:
             server._install_tls_files(Path(cert), Path(key), Path(chain) if chain else None)
             # A port picked now could be taken by the time mariadbd binds it: a few tries.
             for attempt in range(5):
-                server.port = _free_port()
+                server.port = free_port()
                 if server._run(extra_args or [], ready_timeout):
                     break
                 if "Bind on TCP/IP port" not in server.log_text() or attempt == 4:
                     raise MariaDbServerError("mariadbd did not start:\n" + server.log_tail())
-            server._wait_served(_pem_to_der(server.cert_path), ready_timeout,
+            server._wait_served(pem_to_der(server.cert_path), ready_timeout,
                                 "the server does not serve its certificate")
         except BaseException:
             server.stop()
@@ -268,13 +232,10 @@ class MariaDbServer:
         return server
 
     def _chown(self, path: Path) -> None:
-        if self._run_as:
-            os.chown(path, *self._run_as)
+        chown(path, self._run_as)
 
     def _as_server_user(self) -> dict:
-        if self._run_as:
-            return {"user": self._run_as[0], "group": self._run_as[1], "extra_groups": []}
-        return {}
+        return as_user(self._run_as)
 
     def _run_tool(self, argv: list[str], stdin: str | None = None,
                   as_server_user: bool = True) -> str:
@@ -310,13 +271,9 @@ class MariaDbServer:
 
     def _copy_data(self, template: Path) -> None:
         """The data directory as a copy of the template (cp -a keeps owners and modes)."""
-        try:
-            cp = subprocess.run(["cp", "-a", str(template), str(self.data)], capture_output=True,
-                                text=True, timeout=STEP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise MariaDbServerError(f"copying {template} took over {STEP_TIMEOUT_S} s") from None
-        if cp.returncode != 0:
-            raise MariaDbServerError(f"cp -a {template} {self.data} failed: {cp.stderr}")
+        failure = copy_tree(template, self.data, STEP_TIMEOUT_S)
+        if failure:
+            raise MariaDbServerError(failure)
 
     def _install_tls_files(self, cert: Path, key: Path, chain: Path | None) -> None:
         self._write_owned(self.cert_path, cert.read_bytes()
@@ -324,13 +281,7 @@ class MariaDbServer:
         self._write_owned(self.key_path, key.read_bytes(), 0o600)
 
     def _write_owned(self, path: Path, data: bytes, mode: int) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        self._chown(tmp)
-        os.replace(tmp, path)  # atomic: a FLUSH SSL never sees half a file
+        write_owned(path, data, mode, self._run_as)  # atomic: FLUSH SSL never sees half a file
 
     def _argv(self, extra_args: list[str]) -> list[str]:
         return [str(MARIADBD), "--no-defaults", f"--datadir={self.data}",
@@ -411,7 +362,7 @@ class MariaDbServer:
             self.admin_sql("FLUSH SSL")
         except MariaDbServerError as e:
             raise MariaDbServerError(f"{e}\n{self.log_tail()}") from None
-        self._wait_served(_pem_to_der(cert), timeout,
+        self._wait_served(pem_to_der(cert), timeout,
                           "the server did not take the new certificate")
 
     def set_require_secure_transport(self, on: bool) -> None:
@@ -445,17 +396,7 @@ class MariaDbServer:
     def stop(self) -> None:
         """SIGTERM (clean shutdown), then SIGKILL (each bounded); removes the directory."""
         try:
-            if self.proc is not None and self.proc.poll() is None:
-                for sig in (signal.SIGTERM, signal.SIGKILL):
-                    try:
-                        self.proc.send_signal(sig)
-                    except ProcessLookupError:
-                        break
-                    try:
-                        self.proc.wait(timeout=STOP_TIMEOUT_S)
-                        break
-                    except subprocess.TimeoutExpired:
-                        continue
+            stop_process(self.proc, (signal.SIGTERM, signal.SIGKILL), STOP_TIMEOUT_S)
         finally:
             if self._stdout:
                 self._stdout.close()

@@ -33,19 +33,17 @@ bounded, all sent to the one process this helper started; the directory is remov
 
 from __future__ import annotations
 
-import atexit
-import os
-import pwd
 import shutil
 import signal
 import socket
-import ssl
 import struct
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from server_util import (TemplateCache, as_user, chown, copy_tree, free_port, pem_to_der,
+                         served_certificate, stop_process, system_user_ids, write_owned)
 
 BINDIR = Path("/usr/lib/postgresql/15/bin")
 USER, PASSWORD, DATABASE = "lab", "lab-password", "lab"
@@ -61,67 +59,31 @@ class PgServerError(RuntimeError):
     """The server could not be set up, did not come up, or refused a certificate."""
 
 
+def _ssl_request(s: socket.socket) -> bool:
+    """PostgreSQL's way to ask for TLS: an SSLRequest, answered "S" (yes) or "N"."""
+    s.sendall(struct.pack("!ii", 8, 80877103))  # SSLRequest
+    return s.recv(1) == b"S"
+
+
 def _served_certificate(port: int, timeout: float) -> bytes | None:
     """DER of the certificate the server at 127.0.0.1:port presents after an SSLRequest
     (no verification: we only look), or None when it answers no TLS or fails."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(struct.pack("!ii", 8, 80877103))  # SSLRequest
-            if s.recv(1) != b"S":
-                return None
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            with ctx.wrap_socket(s, server_hostname=None) as t:
-                return t.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError):
-        return None
+    return served_certificate(port, timeout, _ssl_request)
 
 
-def _pem_to_der(path: Path) -> bytes:
-    """DER of the first certificate in a PEM file."""
-    text = path.read_text()
-    start = text.index("-----BEGIN CERTIFICATE-----")
-    end = text.index("-----END CERTIFICATE-----", start) + len("-----END CERTIFICATE-----")
-    return ssl.PEM_cert_to_DER_cert(text[start:end])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-_templates: dict[tuple, Path] = {}
-_templates_lock = threading.Lock()
-
-
-def _remove_templates() -> None:
-    for root in _templates.values():
-        shutil.rmtree(root, ignore_errors=True)
-    _templates.clear()
-
-
-atexit.register(_remove_templates)
+_templates = TemplateCache()
 
 
 def _template(bindir: Path, encryption: str, run_as: tuple[int, int] | None) -> Path:
     """The template data directory for this password storage, made on first use."""
-    key = (str(bindir), encryption, run_as)
-    with _templates_lock:
-        root = _templates.get(key)
-        if root is not None and (root / "data" / "PG_VERSION").is_file():
-            return root / "data"
-        root = Path(tempfile.mkdtemp(prefix="tlslab-pg-template-"))
+    def make(root: Path) -> None:
         builder = PgServer(root, 0, run_as)
-        try:
-            builder._chown(root)
-            builder._initdb(bindir, encryption)
-        except BaseException:
-            shutil.rmtree(root, ignore_errors=True)
-            raise
-        _templates[key] = root
-        return root / "data"
+        builder._chown(root)
+        builder._initdb(bindir, encryption)
+
+    root = _templates.get((str(bindir), encryption, run_as), "tlslab-pg-template-",
+                          lambda r: (r / "data" / "PG_VERSION").is_file(), make)
+    return root / "data"
 
 
 class PgServer:
@@ -160,14 +122,11 @@ class PgServer:
             if not (bindir / prog).is_file():
                 raise PgServerError(f"{bindir / prog} not found: install the Debian package "
                                     "postgresql-15 (scripts/setup does)")
-        run_as = None
-        if os.geteuid() == 0:
-            try:
-                pw = pwd.getpwnam("postgres")
-            except KeyError:
-                raise PgServerError("running as root and there is no `postgres` user (the Debian "
-                                    "package postgresql-15 creates it)") from None
-            run_as = (pw.pw_uid, pw.pw_gid)
+        try:
+            run_as = system_user_ids("postgres")
+        except KeyError:
+            raise PgServerError("running as root and there is no `postgres` user (the Debian "
+                                "package postgresql-15 creates it)") from None
 
         # Under the system temp dir (world-traversable), not under pytest's tmp_path, which
         # is private to root and so closed to the postgres user.
@@ -181,13 +140,13 @@ class PgServer:
             server._write_hba(ssl_only, auth)
             # A port picked now could be taken by the time postgres binds it: a few tries.
             for attempt in range(5):
-                server.port = _free_port()
+                server.port = free_port()
                 server._write_conf(settings or {})
                 if server._run(bindir, ready_timeout):
                     break
                 if "could not bind" not in server.log_text() or attempt == 4:
                     raise PgServerError("postgres did not start:\n" + server.log_tail())
-            server._wait_served(_pem_to_der(server.data / "server.crt"), ready_timeout,
+            server._wait_served(pem_to_der(server.data / "server.crt"), ready_timeout,
                                 "the server does not serve its certificate")
         except BaseException:
             server.stop()
@@ -195,16 +154,12 @@ class PgServer:
         return server
 
     def _chown(self, path: Path) -> None:
-        if self._run_as:
-            os.chown(path, *self._run_as)
+        chown(path, self._run_as)
 
     def _run_tool(self, argv: list[str], stdin: str | None = None) -> str:
-        kw = {}
-        if self._run_as:
-            kw = {"user": self._run_as[0], "group": self._run_as[1], "extra_groups": []}
         try:
             cp = subprocess.run(argv, input=stdin, capture_output=True, text=True,
-                                timeout=STEP_TIMEOUT_S, cwd=self.root, **kw)
+                                timeout=STEP_TIMEOUT_S, cwd=self.root, **as_user(self._run_as))
         except subprocess.TimeoutExpired:
             raise PgServerError(f"{argv[0]} did not finish within {STEP_TIMEOUT_S} s") from None
         if cp.returncode != 0:
@@ -213,13 +168,9 @@ class PgServer:
 
     def _copy_data(self, template: Path) -> None:
         """PGDATA as a copy of the template (cp -a keeps owners and modes)."""
-        try:
-            cp = subprocess.run(["cp", "-a", str(template), str(self.data)], capture_output=True,
-                                text=True, timeout=STEP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise PgServerError(f"copying {template} took over {STEP_TIMEOUT_S} s") from None
-        if cp.returncode != 0:
-            raise PgServerError(f"cp -a {template} {self.data} failed: {cp.stderr}")
+        failure = copy_tree(template, self.data, STEP_TIMEOUT_S)
+        if failure:
+            raise PgServerError(failure)
 
     def _install_tls_files(self, cert: Path, key: Path, chain: Path | None) -> None:
         """Copies cert (+ chain) and key into PGDATA, owned by the server's user, key 0600."""
@@ -228,13 +179,7 @@ class PgServer:
         self._write_owned(self.data / "server.key", key.read_bytes(), 0o600)
 
     def _write_owned(self, path: Path, data: bytes, mode: int) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        self._chown(tmp)
-        os.replace(tmp, path)  # atomic: a reload never sees half a file
+        write_owned(path, data, mode, self._run_as)  # atomic: a reload never sees half a file
 
     def _initdb(self, bindir: Path, encryption: str) -> None:
         """A new cluster in self.data with role lab and database lab (the template)."""
@@ -294,13 +239,10 @@ class PgServer:
         if self._log_file:
             self._log_file.close()
         self._log_file = open(self.log_path, "ab")
-        kw = {}
-        if self._run_as:
-            kw = {"user": self._run_as[0], "group": self._run_as[1], "extra_groups": []}
         self.proc = subprocess.Popen([str(bindir / "postgres"), "-D", str(self.data)],
                                      stdin=subprocess.DEVNULL, stdout=self._log_file,
                                      stderr=subprocess.STDOUT, cwd=self.root,
-                                     start_new_session=True, **kw)
+                                     start_new_session=True, **as_user(self._run_as))
         deadline = time.monotonic() + timeout
         pidfile = self.data / "postmaster.pid"
         while time.monotonic() < deadline:
@@ -342,7 +284,7 @@ class PgServer:
                           + (b"\n" + Path(chain).read_bytes() if chain else b""), 0o644)
         self._write_owned(self.data / "server.key", key.read_bytes(), 0o600)
         self.proc.send_signal(signal.SIGHUP)
-        self._wait_served(_pem_to_der(cert), timeout,
+        self._wait_served(pem_to_der(cert), timeout,
                           "the server did not take the new certificate (it keeps the old one "
                           "when it cannot load the new files)")
 
@@ -364,17 +306,7 @@ class PgServer:
     def stop(self) -> None:
         """Fast shutdown, then immediate, then SIGKILL (each bounded); removes the directory."""
         try:
-            if self.proc is not None and self.proc.poll() is None:
-                for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL):
-                    try:
-                        self.proc.send_signal(sig)
-                    except ProcessLookupError:
-                        break
-                    try:
-                        self.proc.wait(timeout=STOP_TIMEOUT_S)
-                        break
-                    except subprocess.TimeoutExpired:
-                        continue
+            stop_process(self.proc, (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL), STOP_TIMEOUT_S)
         finally:
             if self._log_file:
                 self._log_file.close()

@@ -70,7 +70,8 @@ from pathlib import Path
 import pytest
 
 from harness import TlslabProcess, free_port_block, run_probe
-from pg_server import PgServer, PgServerError, _pem_to_der
+from pg_server import PgServer, PgServerError
+from server_util import pem_to_der
 
 ALL_DRIVERS = ("psql", "psycopg2", "pgjdbc", "pgx", "node-pg", "asyncpg", "psycopg3")
 # psycopg3 is left out by default: libpq again (18 instead of 17), it judged every scenario as
@@ -289,7 +290,7 @@ def serve_scenario(pg: PgServer, cert: Path, key: Path, settings: dict[str, str]
     pg._write_owned(pg.data / "server.crt", cert.read_bytes(), 0o644)
     pg._write_owned(pg.data / "server.key", key.read_bytes(), 0o600)
     pg.proc.send_signal(signal.SIGHUP)
-    want = None if settings.get("ssl") == "off" else _pem_to_der(cert)
+    want = None if settings.get("ssl") == "off" else pem_to_der(cert)
     deadline = time.monotonic() + RELOAD_TIMEOUT_S
     while time.monotonic() < deadline:
         log = pg.log_text()[mark:]

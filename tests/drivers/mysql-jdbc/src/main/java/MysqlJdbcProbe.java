@@ -1,22 +1,16 @@
-// tlslab MySQL probe for MariaDB Connector/J (org.mariadb.jdbc:mariadb-java-client). Contract: the "MySQL probes" section of
-// tests/drivers/README.md. One connection attempt, exactly one JSON line on stdout, exit 0
-// whenever it ran; exit 2 on a usage error.
+// What the two tlslab MySQL JDBC probes share (mysqljdbc: MysqlConnectorJProbe, mariadbjdbc:
+// MariadbConnectorJProbe). Contract: the "MySQL probes" section of tests/drivers/README.md. One
+// connection attempt, exactly one JSON line on stdout, exit 0 whenever it ran; exit 2 on a usage
+// error.
 //
-// Every option is a MariaDB Connector/J connection property, passed in Properties:
-//   DISABLED         sslMode=disable
-//   PREFERRED        cannot be expressed (3.x has no "TLS if offered"): UNSUPPORTED_MODE
-//   REQUIRED         sslMode=trust
-//   VERIFY_CA        sslMode=verify-ca
-//   VERIFY_IDENTITY  sslMode=verify-full
-//   (not passed)     nothing: the driver's default, disable
-// --ca: serverSslCert=FILE (the driver reads the PEM itself: a CA or the server's own
-// certificate), in every mode but DISABLED. connectTimeout from --timeout, socketTimeout 2 s
-// more. user.home is a new empty directory.
-//
-// Zero-configuration TLS (MariaDB 11.4+ servers, Connector/J 3.5): with verify-ca/verify-full,
-// a password and no serverSslCert, the driver accepts an unverified certificate during the
-// handshake and checks a hash bound to its fingerprint in the OK packet (see ../README.md);
-// against MariaDB 10.11 (Debian 12) the ordinary verification applies.
+// Theory of operation: a driver's class says only what is its own (its name, version, URL
+// scheme, how --ssl-mode and --ca become connection properties, and the way to its socket);
+// run() does the rest the same for both: options, a private user.home (a new empty directory,
+// removed after the line is printed), connectTimeout from --timeout and socketTimeout 2 s more,
+// DriverManager.getConnection, the query, the TLS facts (the driver's own socket first, the
+// server's SHOW SESSION STATUS where that fails), a watchdog that prints PROBE_TIMEOUT when a
+// phase exceeds --timeout + 5 s, and the JSON line. This class names no driver class: each probe
+// runs with only its own driver on the class path.
 
 import java.io.File;
 import java.io.FileOutputStream;
@@ -28,16 +22,12 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,26 +38,48 @@ import java.util.logging.LogManager;
 import java.util.logging.Logger;
 import javax.net.ssl.SSLSocket;
 
-public final class Probe {
+public abstract class MysqlJdbcProbe {
     /** The real stdout; System.out is pointed at stderr so nothing else can reach stdout. */
     private static final PrintStream JSON_OUT = new PrintStream(
             new FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
     private static final long START = System.nanoTime();
-    private static final List<String> MODES =
+    protected static final List<String> MODES =
             List.of("DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY");
 
-    /** The JSON line being built; guarded by Probe.class. */
-    private static final Map<String, Object> RESULT = new LinkedHashMap<>();
-    private static boolean emitted = false;
-    private static Path home = null;
+    /** The JSON line being built; guarded by this. */
+    private final Map<String, Object> result = new LinkedHashMap<>();
+    private boolean emitted = false;
+    private Path home = null;
 
-    private static volatile long deadline = Long.MAX_VALUE;
+    private volatile long deadline = Long.MAX_VALUE;
 
     private static final class UsageError extends Exception {
         UsageError(String m) { super(m); }
     }
 
-    public static void main(String[] args) {
+    // ---------------------------------------------------------------- what a driver says
+    /** The probe's name, the line's `driver`. */
+    protected abstract String name();
+
+    /** The driver's own version string, read from the driver. */
+    protected abstract String driverVersion();
+
+    /** The JDBC URL's scheme up to the host, e.g. "jdbc:mysql://". */
+    protected abstract String urlPrefix();
+
+    /** Sets the driver's TLS properties for the mode (null: not passed) and the CA (null: none),
+     *  and records them in settings; returns why the mode cannot be expressed, or null. */
+    protected abstract String configureTls(Properties props, Map<String, Object> settings, String mode, String ca)
+            throws Exception;
+
+    /** The socket the driver reads from (an SSLSocket when the session is encrypted). */
+    protected abstract Object driverSocket(Connection conn) throws Exception;
+
+    /** The private home directory (null if it could not be made). */
+    protected final Path home() { return home; }
+
+    // ---------------------------------------------------------------- one run
+    protected final void run(String[] args) {
         System.setOut(System.err);
         quietLogging();
         Map<String, String> opt;
@@ -84,19 +96,19 @@ public final class Probe {
         }
         int ms = (int) Math.ceil(timeoutS * 1000);
         String mode = opt.get("ssl-mode");
-        synchronized (Probe.class) {
-            RESULT.put("driver", "mariadbjdbc");
-            RESULT.put("version", driverVersion());
-            RESULT.put("connected", false);
-            RESULT.put("error_code", null);
-            RESULT.put("error", null);
-            RESULT.put("value", null);
-            RESULT.put("ssl", null);
-            RESULT.put("tls_version", null);
-            RESULT.put("cipher", null);
-            RESULT.put("ssl_mode", mode);
-            RESULT.put("ssl_settings", null);
-            RESULT.put("java_version", System.getProperty("java.version"));
+        synchronized (this) {
+            result.put("driver", name());
+            result.put("version", driverVersion());
+            result.put("connected", false);
+            result.put("error_code", null);
+            result.put("error", null);
+            result.put("value", null);
+            result.put("ssl", null);
+            result.put("tls_version", null);
+            result.put("cipher", null);
+            result.put("ssl_mode", mode);
+            result.put("ssl_settings", null);
+            result.put("java_version", System.getProperty("java.version"));
         }
         try {
             home = Files.createTempDirectory("tlslab-probe-home-");
@@ -111,7 +123,7 @@ public final class Probe {
         Map<String, Object> settings = new LinkedHashMap<>();
         String unsupported;
         try {
-            unsupported = configure(props, settings, mode, opt.get("ca"), ms);
+            unsupported = configureTls(props, settings, mode, opt.get("ca"));
         } catch (Exception e) {
             put("error_code", "PROBE_FAILURE");
             put("error", "probe: cannot prepare the CA for the driver: " + e);
@@ -119,6 +131,8 @@ public final class Probe {
             System.exit(0);
             return;
         }
+        props.setProperty("connectTimeout", Integer.toString(ms));
+        props.setProperty("socketTimeout", Integer.toString(ms + 2000));
         put("ssl_settings", settings);
         if (unsupported != null) {
             put("error_code", "UNSUPPORTED_MODE");
@@ -130,7 +144,7 @@ public final class Probe {
         }
         String host = opt.get("host");
         if (host.contains(":") && !host.startsWith("[")) host = "[" + host + "]";
-        String url = "jdbc:mariadb://" + host + ":" + opt.get("port") + "/"
+        String url = urlPrefix() + host + ":" + opt.get("port") + "/"
                 + java.net.URLEncoder.encode(opt.getOrDefault("database", "lab"), StandardCharsets.UTF_8);
 
         startWatchdog();
@@ -141,7 +155,7 @@ public final class Probe {
             conn = DriverManager.getConnection(url, props);
         } catch (Throwable e) {
             disarm();
-            synchronized (Probe.class) { putError(RESULT, e); }
+            putError(e);
             emit();
             System.exit(0);
             return;
@@ -157,7 +171,7 @@ public final class Probe {
                 st.setQueryTimeout((int) Math.ceil(timeoutS));
                 put("value", json(firstRow(st, query, 1)));
             } catch (Throwable e) {
-                synchronized (Probe.class) { putError(RESULT, e); }
+                putError(e);
             }
         }
         sslFromServer(conn);
@@ -168,66 +182,12 @@ public final class Probe {
         System.exit(0);
     }
 
-    // ---------------------------------------------------------------- the driver's options
-    /** Sets the driver's properties for the mode; returns why the mode cannot be expressed,
-     *  or null. */
-    private static String configure(Properties props, Map<String, Object> settings, String mode, String ca,
-                                    int ms) {
-        String word = null;
-        if (mode != null) {
-            switch (mode) {
-                case "DISABLED": word = "disable"; break;
-                case "PREFERRED":
-                    return "MariaDB Connector/J 3 has no PREFERRED (sslMode is disable, trust, verify-ca or verify-full)";
-                case "REQUIRED": word = "trust"; break;
-                case "VERIFY_CA": word = "verify-ca"; break;
-                case "VERIFY_IDENTITY": word = "verify-full"; break;
-                default: throw new IllegalArgumentException(mode);
-            }
-            props.setProperty("sslMode", word);
-            settings.put("sslMode", word);
-        }
-        if (ca != null && !"DISABLED".equals(mode)) {
-            props.setProperty("serverSslCert", ca);
-            settings.put("serverSslCert", ca);
-        }
-        props.setProperty("connectTimeout", Integer.toString(ms));
-        props.setProperty("socketTimeout", Integer.toString(ms + 2000));
-        return null;
-    }
-
-    private static String driverVersion() {
-        return org.mariadb.jdbc.util.VersionFactory.getInstance().getVersion();
-    }
-
-    /** A PKCS12 trust store (in the private home) holding every certificate of a PEM file. */
-    private static Path pemToTrustStore(String pem, char[] password) throws Exception {
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, password);
-        CertificateFactory cf = CertificateFactory.getInstance("X.509");
-        Collection<? extends Certificate> certs;
-        try (var in = Files.newInputStream(Path.of(pem))) {
-            certs = cf.generateCertificates(in);
-        }
-        int i = 0;
-        for (Certificate c : certs) ks.setCertificateEntry("ca" + (i++), c);
-        if (i == 0) throw new IllegalArgumentException("no certificate in " + pem);
-        Path dir = home != null ? home : Files.createTempDirectory("tlslab-probe-");
-        Path p = dir.resolve("truststore.p12");
-        try (var out = Files.newOutputStream(p)) {
-            ks.store(out, password);
-        }
-        return p;
-    }
-
     // ---------------------------------------------------------------- TLS facts
-    /** The client side: the socket the driver reads from, reached by reflection along the
-     *  driver's own getters (or the fields behind them; no public call exists); when that
-     *  fails, sslFromServer fills ssl from the server's view. */
-    private static void sslFromDriver(Connection conn) {
+    /** The client side: the driver's own socket (driverSocket); when that fails, sslFromServer
+     *  fills ssl from the server's view. */
+    private void sslFromDriver(Connection conn) {
         try {
-            Object o = conn.unwrap(org.mariadb.jdbc.Connection.class);
-            for (String m : new String[] {"getClient", "getSocket"}) o = call(o, m);
+            Object o = driverSocket(conn);
             if (!(o instanceof Socket)) throw new IllegalStateException("not a socket: " + o);
             boolean tls = o instanceof SSLSocket;
             put("ssl", tls);
@@ -239,6 +199,14 @@ public final class Probe {
         } catch (Throwable e) {
             System.err.println("probe: cannot read the driver's socket: " + e);
         }
+    }
+
+    /** Follows a chain of no-argument getters by reflection (no public call reaches a driver's
+     *  socket): each the method, an interface's method, or the field behind it (getSocket ->
+     *  socket). */
+    protected static Object callChain(Object o, String... names) throws Exception {
+        for (String name : names) o = call(o, name);
+        return o;
     }
 
     private static Object call(Object o, String name) throws Exception {
@@ -266,28 +234,28 @@ public final class Probe {
     }
 
     /** The server's view (SHOW SESSION STATUS) where the driver did not tell. */
-    private static void sslFromServer(Connection conn) {
+    private void sslFromServer(Connection conn) {
         List<String> filled = new ArrayList<>();
         try (Statement st = conn.createStatement()) {
             Object version = firstRow(st, "SHOW SESSION STATUS LIKE 'Ssl_version'", 2);
             Object cipher = firstRow(st, "SHOW SESSION STATUS LIKE 'Ssl_cipher'", 2);
             String v = version == null || version.toString().isEmpty() ? null : version.toString();
             String c = cipher == null || cipher.toString().isEmpty() ? null : cipher.toString();
-            synchronized (Probe.class) {
-                if (RESULT.get("ssl") == null) {
-                    RESULT.put("ssl", c != null);
-                    RESULT.put("ssl_source", "server");
+            synchronized (this) {
+                if (result.get("ssl") == null) {
+                    result.put("ssl", c != null);
+                    result.put("ssl_source", "server");
                     filled.add("ssl");
                 }
-                if (RESULT.get("tls_version") == null && Boolean.TRUE.equals(RESULT.get("ssl"))) {
-                    RESULT.put("tls_version", v);
+                if (result.get("tls_version") == null && Boolean.TRUE.equals(result.get("ssl"))) {
+                    result.put("tls_version", v);
                     filled.add("tls_version");
                 }
-                if (RESULT.get("cipher") == null && Boolean.TRUE.equals(RESULT.get("ssl"))) {
-                    RESULT.put("cipher", c);
+                if (result.get("cipher") == null && Boolean.TRUE.equals(result.get("ssl"))) {
+                    result.put("cipher", c);
                     filled.add("cipher");
                 }
-                if (!filled.isEmpty()) RESULT.put("from_server_status", filled);
+                if (!filled.isEmpty()) result.put("from_server_status", filled);
             }
         } catch (Throwable e) {
             put("ssl_status_error", e.toString());
@@ -309,17 +277,17 @@ public final class Probe {
 
     /** error_code: the server's error number when there is one (1045, ...), else the SQLState,
      *  else the exception's class; error: the driver's message and the causes it does not show. */
-    private static void putError(Map<String, Object> into, Throwable e) {
+    private synchronized void putError(Throwable e) {
         SQLException sq = e instanceof SQLException ? (SQLException) e : null;
         String state = sq != null ? sq.getSQLState() : null;
-        if (sq != null && sq.getErrorCode() != 0) into.put("error_code", sq.getErrorCode());
-        else into.put("error_code", state != null ? state : e.getClass().getName());
-        if (state != null) into.put("sql_state", state);
-        into.put("error", fullText(e));
-        into.put("error_type", e.getClass().getName());
+        if (sq != null && sq.getErrorCode() != 0) result.put("error_code", sq.getErrorCode());
+        else result.put("error_code", state != null ? state : e.getClass().getName());
+        if (state != null) result.put("sql_state", state);
+        result.put("error", fullText(e));
+        result.put("error_type", e.getClass().getName());
         Throwable inner = e;
         while (inner.getCause() != null && inner.getCause() != inner) inner = inner.getCause();
-        if (inner != e) into.put("cause", inner.getClass().getName() + ": " + inner.getMessage());
+        if (inner != e) result.put("cause", inner.getClass().getName() + ": " + inner.getMessage());
     }
 
     private static String fullText(Throwable t) {
@@ -384,11 +352,11 @@ public final class Probe {
     }
 
     // ---------------------------------------------------------------- bounds and output
-    private static void arm(long nanos) { deadline = System.nanoTime() + nanos; }
+    private void arm(long nanos) { deadline = System.nanoTime() + nanos; }
 
-    private static void disarm() { deadline = Long.MAX_VALUE; }
+    private void disarm() { deadline = Long.MAX_VALUE; }
 
-    private static void startWatchdog() {
+    private void startWatchdog() {
         Thread w = new Thread(() -> {
             try {
                 while (true) {
@@ -399,10 +367,10 @@ public final class Probe {
             } catch (InterruptedException e) {
                 return;
             }
-            synchronized (Probe.class) {
-                if (RESULT.get("error_code") == null) {
-                    RESULT.put("error_code", "PROBE_TIMEOUT");
-                    RESULT.put("error", "probe watchdog: no answer from the driver in time");
+            synchronized (this) {
+                if (result.get("error_code") == null) {
+                    result.put("error_code", "PROBE_TIMEOUT");
+                    result.put("error", "probe watchdog: no answer from the driver in time");
                 }
             }
             emit();
@@ -412,15 +380,13 @@ public final class Probe {
         w.start();
     }
 
-    private static void put(String k, Object v) {
-        synchronized (Probe.class) { RESULT.put(k, v); }
-    }
+    private synchronized void put(String k, Object v) { result.put(k, v); }
 
-    private static synchronized void emit() {
+    private synchronized void emit() {
         if (emitted) return;
         emitted = true;
-        RESULT.put("elapsed_ms", (System.nanoTime() - START) / 1_000_000);
-        JSON_OUT.println(toJson(RESULT));
+        result.put("elapsed_ms", (System.nanoTime() - START) / 1_000_000);
+        JSON_OUT.println(toJson(result));
         JSON_OUT.flush();
         if (home != null) {
             try (var s = Files.walk(home)) {
