@@ -146,6 +146,7 @@ void Responder::send_ok(Output& out, std::uint16_t extra_status, std::uint64_t a
     ok.affected_rows = affected;
     ok.last_insert_id = 0;
     ok.status = static_cast<std::uint16_t>(status() | extra_status);
+    ok.warnings = statement_warnings();
     ok.info = std::move(info);
     send(out, ::mysql::encode_ok(ok, caps_));
 }
@@ -154,9 +155,23 @@ void Responder::send_err(Output& out, const ServerError& e) {
     send(out, ::mysql::encode_err(e.packet()));
 }
 
+std::uint16_t Responder::statement_warnings() const {
+    return static_cast<std::uint16_t>(std::min<std::size_t>(state_.statement_warnings, 65535));
+}
+
+void Responder::send_statement_err(Output& out, const ServerError& e) {
+    // an error the statement never ran for (the parser's 1064, an empty query): the
+    // diagnostics area holds it, as on the servers (SHOW WARNINGS, @@error_count)
+    state_.diagnostics.clear();
+    state_.diagnostics.push_back({"Error", e.code, e.message});
+    state_.statement_warnings = 0;
+    send_err(out, e);
+}
+
 void Responder::send_eof(Output& out, std::uint16_t extra_status) {
     ::mysql::EofPacket eof;
     eof.status = static_cast<std::uint16_t>(status() | extra_status);
+    eof.warnings = statement_warnings();
     send(out, ::mysql::encode_eof(eof));
 }
 
@@ -165,6 +180,7 @@ void Responder::send_end_of_rows(Output& out, std::uint16_t extra_status) {
         ::mysql::OkPacket ok;
         ok.header = 0xFE;
         ok.status = static_cast<std::uint16_t>(status() | extra_status);
+        ok.warnings = statement_warnings();
         send(out, ::mysql::encode_ok(ok, caps_));
     } else {
         send_eof(out, extra_status);
@@ -320,6 +336,12 @@ Output Responder::finish_login(Output out) {
     }
     state_.user = user_;
     state_.database = requested_db_;
+    // the account's mysql_native_password hash, '*' + hex(SHA1(SHA1(password))): MariaDB's
+    // SHOW GRANTS shows it (IDENTIFIED BY PASSWORD '*...'), as a real server shows its own
+    state_.password_hash.clear();
+    if (account_plugin() == AuthPlugin::NativePassword) {
+        state_.password_hash = "*" + hex_upper(sha1(sha1(as_bytes(config_.password))));
+    }
     std::string info;
     if (config_.flavour == Flavour::Mariadb114 && tls_ &&
         auth_->plugin() == AuthPlugin::NativePassword && auth_->password_used() &&
@@ -479,30 +501,31 @@ Output Responder::on_command(const ::mysql::Packet& packet) {
 Output Responder::on_query(std::span<const std::uint8_t> payload, Output out) {
     auto query = ::mysql::decode_query(payload, caps_);
     if (!query) {
-        send_err(out, errors::syntax_error(config_.flavour, "", 1));
+        send_statement_err(out, errors::syntax_error(config_.flavour, "", 1));
         return out;
     }
     const std::string& text = query->text;
     auto split = split_statements(config_.flavour, text);
     if (auto* e = std::get_if<ServerError>(&split)) {
         ++state_.questions;
-        send_err(out, *e);
+        send_statement_err(out, *e);
         return out;
     }
     auto statements = std::get<std::vector<StatementText>>(split);
     if (statements.empty()) {
         ++state_.questions;
-        send_err(out, errors::empty_query());
+        send_statement_err(out, errors::empty_query());
         return out;
     }
     bool multi = (caps_ & cap::MultiStatements) != 0;
     if (!multi && statements.size() > 1) {
         ++state_.questions;
-        send_err(out, errors::syntax_error(
-                          config_.flavour, std::string_view(text).substr(statements[1].begin),
-                          1 + static_cast<int>(std::count(
-                                  text.begin(),
-                                  text.begin() + static_cast<long>(statements[1].begin), '\n'))));
+        send_statement_err(
+            out, errors::syntax_error(
+                     config_.flavour, std::string_view(text).substr(statements[1].begin),
+                     1 + static_cast<int>(std::count(
+                             text.begin(), text.begin() + static_cast<long>(statements[1].begin),
+                             '\n'))));
         return out;
     }
     for (std::size_t i = 0; i < statements.size(); ++i) {
@@ -510,7 +533,7 @@ Output Responder::on_query(std::span<const std::uint8_t> payload, Output out) {
         bool more = i + 1 < statements.size();
         auto parsed = parse_statement(config_.flavour, text, statements[i]);
         if (auto* e = std::get_if<ServerError>(&parsed)) {
-            send_err(out, *e);
+            send_statement_err(out, *e);
             return out;
         }
         auto result = execute(*std::get<ParsedStatement>(parsed).statement, state_);
@@ -527,22 +550,23 @@ Output Responder::on_prepare(std::span<const std::uint8_t> args, Output out) {
     std::string text(args.begin(), args.end());
     auto split = split_statements(config_.flavour, text);
     if (auto* e = std::get_if<ServerError>(&split)) {
-        send_err(out, *e);
+        send_statement_err(out, *e);
         return out;
     }
     auto statements = std::get<std::vector<StatementText>>(split);
     if (statements.empty()) {
-        send_err(out, errors::empty_query());
+        send_statement_err(out, errors::empty_query());
         return out;
     }
     if (statements.size() > 1) {
-        send_err(out, errors::syntax_error(config_.flavour,
-                                           std::string_view(text).substr(statements[1].begin), 1));
+        send_statement_err(
+            out, errors::syntax_error(config_.flavour,
+                                      std::string_view(text).substr(statements[1].begin), 1));
         return out;
     }
     auto parsed = parse_statement(config_.flavour, text, statements[0]);
     if (auto* e = std::get_if<ServerError>(&parsed)) {
-        send_err(out, *e);
+        send_statement_err(out, *e);
         return out;
     }
     Prepared prepared;

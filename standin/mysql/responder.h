@@ -113,6 +113,8 @@ class Responder {
     void send_ok(Output& out, std::uint16_t extra_status = 0, std::uint64_t affected = 0,
                  std::string info = {});
     void send_err(Output& out, const ServerError& e);
+    void send_statement_err(Output& out, const ServerError& e); // and record it
+    std::uint16_t statement_warnings() const;                   // for OK / EOF
     void send_eof(Output& out, std::uint16_t extra_status = 0);
     void send_end_of_rows(Output& out, std::uint16_t extra_status);
     void send_result(Output& out, const ResultSet& rs, bool more, bool binary);

@@ -1374,9 +1374,16 @@ class Parser {
             action(Action::SetRole);
             return;
         }
+        bool statement_scope = false;
+        if (flavour_ == Flavour::Mariadb114 && is_word("STATEMENT") && !is_op("=", 1) &&
+            !is_op(":=", 1)) {
+            next(); // SET STATEMENT a = 1, b = 2 FOR <statement>
+            statement_scope = true;
+        }
         std::size_t save = pos_;
         bool global = false;
-        if (accept_word("GLOBAL")) {
+        if (statement_scope) {
+        } else if (accept_word("GLOBAL")) {
             global = true;
         } else if (!accept_word("SESSION")) {
             accept_word("LOCAL");
@@ -1486,6 +1493,25 @@ class Parser {
             }
             s.items.push_back(std::move(a));
         } while (!failed_ && accept_op(","));
+        if (statement_scope && !failed_) {
+            for (const auto& a : s.items) {
+                if (a.kind != SetAssignment::Kind::System || a.global) {
+                    fail();
+                    return;
+                }
+            }
+            expect_word("FOR");
+            if (failed_ || (is_word("SET") && is_word("STATEMENT", 1))) { // not nested
+                fail();
+                return;
+            }
+            std::size_t begin = peek().begin;
+            parse_statement();
+            auto inner = std::make_shared<Statement>();
+            inner->body = std::move(result_.body);
+            inner->text = std::string(query_text_.substr(begin, t_.back().begin - begin));
+            s.for_statement = std::move(inner);
+        }
         result_.body = std::move(s);
     }
 
@@ -1832,16 +1858,38 @@ class Parser {
         Expr e;
         e.kind = Expr::Kind::Interval;
         e.args.push_back(expr());
-        static constexpr std::string_view kUnits[] = {
-            "MICROSECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"};
+        e.text = interval_unit();
+        return e;
+    }
+    // an INTERVAL / EXTRACT / TIMESTAMPDIFF unit, upper case; a failure when it is none
+    std::string interval_unit() {
+        static constexpr std::string_view kUnits[] = {"MICROSECOND",
+                                                      "SECOND",
+                                                      "MINUTE",
+                                                      "HOUR",
+                                                      "DAY",
+                                                      "WEEK",
+                                                      "MONTH",
+                                                      "QUARTER",
+                                                      "YEAR",
+                                                      "SECOND_MICROSECOND",
+                                                      "MINUTE_MICROSECOND",
+                                                      "MINUTE_SECOND",
+                                                      "HOUR_MICROSECOND",
+                                                      "HOUR_SECOND",
+                                                      "HOUR_MINUTE",
+                                                      "DAY_MICROSECOND",
+                                                      "DAY_SECOND",
+                                                      "DAY_MINUTE",
+                                                      "DAY_HOUR",
+                                                      "YEAR_MONTH"};
         auto u = peek().kind == Tok::Word ? upper(peek().text) : std::string();
         if (std::find(std::begin(kUnits), std::end(kUnits), u) == std::end(kUnits)) {
             fail();
-            return e;
+            return {};
         }
         next();
-        e.text = u;
-        return e;
+        return u;
     }
     Expr term() {
         Expr a = bit_xor();
@@ -1979,8 +2027,23 @@ class Parser {
             expect_op(")");
             return e;
         }
+        if (u == "TIMESTAMPDIFF" || u == "TIMESTAMPADD") {
+            Expr unit_lit;
+            unit_lit.lit = Expr::LitKind::String;
+            unit_lit.text = interval_unit();
+            e.args.push_back(std::move(unit_lit));
+            expect_op(",");
+        }
+        if (u == "POSITION") { // POSITION(substr IN str): IN is not a predicate here
+            e.text = "LOCATE";
+            e.args.push_back(bit_or());
+            expect_word("IN");
+            e.args.push_back(expr());
+            expect_op(")");
+            return e;
+        }
         if (u == "EXTRACT") {
-            auto unit = upper(identifier());
+            auto unit = interval_unit();
             expect_word("FROM");
             Expr unit_lit;
             unit_lit.lit = Expr::LitKind::String;
@@ -2005,10 +2068,7 @@ class Parser {
             return e;
         }
         e.args.push_back(expr());
-        if (u == "POSITION" && accept_word("IN")) {
-            e.text = "LOCATE";
-            e.args.push_back(expr());
-        } else if ((u == "SUBSTRING" || u == "SUBSTR" || u == "MID") && accept_word("FROM")) {
+        if ((u == "SUBSTRING" || u == "SUBSTR" || u == "MID") && accept_word("FROM")) {
             e.args.push_back(expr());
             if (accept_word("FOR")) {
                 e.args.push_back(expr());
@@ -2264,6 +2324,7 @@ class Parser {
 
   public:
     std::string user_hint_; // the session's user (SET PASSWORD FOR it is its own)
+    Flavour flavour_ = Flavour::Mysql80;
 
   private:
     std::string_view query_text_;
@@ -2288,6 +2349,7 @@ std::variant<ParsedStatement, ServerError> parse_statement(Flavour f, std::strin
         return syntax_error_at(f, query, e->at);
     }
     Parser p(std::move(std::get<std::vector<Token>>(lexed)), query);
+    p.flavour_ = f;
     auto r = p.statement();
     if (auto* e = std::get_if<ParseFailure>(&r)) {
         return syntax_error_at(f, query, e->at);

@@ -2,7 +2,7 @@
 
 // The MySQL stand-in's SQL front end: a lexer (comments /* */, -- , #; quoted strings and
 // identifiers; @@system and @user variables; ? placeholders), a recursive-descent parser with a
-// statement grammar (sql.cc, the parsed form in sql_ast.h), and an executor (sql_execute.cc) that
+// statement grammar (sql.cc, the parsed form in sql_ast.h), and an executor (sql_execution.h) that
 // answers as a real MySQL 8.0 / MariaDB server with an empty `lab` database answers a user who
 // has USAGE and SELECT on lab.* only:
 //
@@ -70,8 +70,9 @@ struct SessionState {
     std::map<std::string, UserValue> user_variables; // lower-case name
     // the diagnostics area: the last statement's warnings and errors (SHOW WARNINGS)
     std::vector<Diagnostic> diagnostics;
-    std::int64_t found_rows = 0; // FOUND_ROWS()
-    std::int64_t row_count = -1; // ROW_COUNT()
+    std::size_t statement_warnings = 0; // what the last statement added (OK / EOF warnings)
+    std::int64_t found_rows = 0;        // FOUND_ROWS()
+    std::int64_t row_count = -1;        // ROW_COUNT()
     std::vector<std::string> savepoints;
     std::uint8_t xa_state = 0; // 0 none, 1 active, 2 idle, 3 prepared
     // PREPARE name FROM ...: the statements by lower-case name

@@ -1,10 +1,10 @@
 #pragma once
 
 // The parsed form of the statements the MySQL stand-in understands (sql.cc parses them,
-// sql_execute.cc runs them). A SELECT is a tree of query parts (cores joined by UNION) over
-// table references; the statements a user without privileges cannot run are one ActionStmt
-// naming the action and its object, so the executor can answer with the error the real server
-// gives that user.
+// the executor, sql_execution.h, runs them). A SELECT is a tree of query parts (cores joined by
+// UNION) over table references; the statements a user without privileges cannot run are one
+// ActionStmt naming the action and its object, so the executor can answer with the error the real
+// server gives that user.
 
 #include <cstdint>
 #include <memory>
@@ -124,8 +124,13 @@ struct SetAssignment {
     std::optional<std::string> collation; // NAMES ... COLLATE
 };
 
+struct Statement;
+
 struct SetStmt {
     std::vector<SetAssignment> items;
+    // MariaDB's SET STATEMENT var = value [, ...] FOR statement: the items hold for that
+    // statement only
+    std::shared_ptr<const Statement> for_statement;
 };
 
 struct ShowStmt {

@@ -124,7 +124,10 @@ void Variables::load() {
         vars_[key] = Var{std::move(name), kind, std::move(value), global_only, read_only};
     };
     const auto* client = collation_by_id(ctx_.client_collation);
-    if (client == nullptr || client->charset == "binary") {
+    if (client == nullptr || client->charset == "binary" ||
+        (!my && client->name.find("_0900_") != std::string_view::npos)) {
+        // MariaDB has no _0900_ collations: a client asking for one (Connector/J,
+        // mysql-connector-python send 255) gets the server's default, as a MariaDB 10.11 did
         client = collation_by_id(my ? 255 : 45);
     }
     std::string server_cs = "utf8mb4";

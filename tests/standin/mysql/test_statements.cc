@@ -58,6 +58,8 @@ const ErrorRow kMariadbErrors[] = {
      "Unknown table 'no_such' in information_schema"},
     {"SELECT * FROM DUAL", 1096, "HY000", "No tables used"},
     {"SELECT no", 1054, "42S22", "Unknown column 'no' in 'SELECT'"},
+    {"SET STATEMENT nosuchvar=1 FOR SELECT 1", 1193, "HY000",
+     "Unknown system variable 'nosuchvar'"},
     {"SELECT ifnull(1)", 1582, "42000",
      "Incorrect parameter count in the call to native function 'ifnull'"},
     {"SELECT foo()", 1370, "42000",
@@ -177,6 +179,11 @@ const ErrorRow kMysqlErrors[] = {
     {"CALL p()", 1305, "42000", "PROCEDURE lab.p does not exist"},
     {"SELECT * FROM information_schema.SESSION_VARIABLES", 1109, "42S02",
      "Unknown table 'SESSION_VARIABLES' in information_schema"},
+    // MySQL has no SET STATEMENT: a syntax error from the name after STATEMENT (MySQL docs)
+    {"SET STATEMENT max_statement_time=10 FOR SELECT 1", 1064, "42000",
+     "You have an error in your SQL syntax; check the manual that corresponds to your MySQL "
+     "server version for the right syntax to use near 'max_statement_time=10 FOR SELECT 1' at "
+     "line 1"},
     {"SET GLOBAL max_connections = 10", 1227, "42000",
      "Access denied; you need (at least one of) the SUPER or SYSTEM_VARIABLES_ADMIN "
      "privilege(s) for this operation"},
@@ -248,7 +255,10 @@ const ResultRow kMariadbResults[] = {
      {{"'lab'@'%'", "def", "lab", "SELECT", "NO"}}},
     {"SHOW GRANTS FOR CURRENT_USER()",
      {"Grants for lab@%"},
-     {{"GRANT USAGE ON *.* TO `lab`@`%`"}, {"GRANT SELECT ON `lab`.* TO `lab`@`%`"}}},
+     // observed on MariaDB 10.11: the account's mysql_native_password hash of lab-password
+     {{"GRANT USAGE ON *.* TO `lab`@`%` IDENTIFIED BY PASSWORD "
+       "'*4BC7E4EBC434C3A259C67989CFCF7B3575EADF12'"},
+      {"GRANT SELECT ON `lab`.* TO `lab`@`%`"}}},
     {"SHOW TABLE STATUS",
      {"Name",           "Engine",         "Version",         "Row_format",       "Rows",
       "Avg_row_length", "Data_length",    "Max_data_length", "Index_length",     "Data_free",
@@ -324,6 +334,82 @@ const ResultRow kMariadbResults[] = {
     {"SELECT 1 LOCK IN SHARE MODE", {"1"}, {{"1"}}},
     {"SELECT CURRENT_USER()", {"CURRENT_USER()"}, {{"lab@%"}}},
     {"SHOW COUNT(*) WARNINGS", {"@@session.warning_count"}, {{"0"}}},
+    // date arithmetic and the date built-ins (observed on MariaDB 10.11)
+    {"SELECT DATE_ADD('2024-01-31', INTERVAL 1 MONTH), DATE_SUB('2024-03-01', INTERVAL 1 DAY), "
+     "ADDDATE('2024-01-01', 10), SUBDATE('2024-01-01', INTERVAL 1 YEAR)",
+     {"DATE_ADD('2024-01-31', INTERVAL 1 MONTH)", "DATE_SUB('2024-03-01', INTERVAL 1 DAY)",
+      "ADDDATE('2024-01-01', 10)", "SUBDATE('2024-01-01', INTERVAL 1 YEAR)"},
+     {{"2024-02-29", "2024-02-29", "2024-01-11", "2023-01-01"}}},
+    {"SELECT DATE('2024-02-29') + INTERVAL 1 YEAR, '2024-01-01 10:00:00' - INTERVAL 90 MINUTE, "
+     "INTERVAL 1 DAY + '2024-01-01'",
+     {"DATE('2024-02-29') + INTERVAL 1 YEAR", "'2024-01-01 10:00:00' - INTERVAL 90 MINUTE",
+      "INTERVAL 1 DAY + '2024-01-01'"},
+     {{"2025-02-28", "2024-01-01 08:30:00", "2024-01-02"}}},
+    {"SELECT DATE_ADD('2024-01-01 00:00:00', INTERVAL '1:30' HOUR_MINUTE), "
+     "DATE_ADD('2024-01-01', INTERVAL 1 HOUR)",
+     {"DATE_ADD('2024-01-01 00:00:00', INTERVAL '1:30' HOUR_MINUTE)",
+      "DATE_ADD('2024-01-01', INTERVAL 1 HOUR)"},
+     {{"2024-01-01 01:30:00", "2024-01-01 01:00:00"}}},
+    {"SELECT DATEDIFF('2024-03-01','2024-02-01'), TIMESTAMPDIFF(DAY,'2024-01-01','2024-03-01'), "
+     "TIMESTAMPDIFF(MONTH,'2024-01-31','2024-03-01')",
+     {"DATEDIFF('2024-03-01','2024-02-01')", "TIMESTAMPDIFF(DAY,'2024-01-01','2024-03-01')",
+      "TIMESTAMPDIFF(MONTH,'2024-01-31','2024-03-01')"},
+     {{"29", "60", "1"}}},
+    {"SELECT EXTRACT(YEAR_MONTH FROM '2024-05-06'), EXTRACT(QUARTER FROM '2024-05-06'), "
+     "EXTRACT(WEEK FROM '2024-05-06')",
+     {"EXTRACT(YEAR_MONTH FROM '2024-05-06')", "EXTRACT(QUARTER FROM '2024-05-06')",
+      "EXTRACT(WEEK FROM '2024-05-06')"},
+     {{"202405", "2", "18"}}},
+    {"SELECT DAYNAME('2024-05-06'), MONTHNAME('2024-05-06'), WEEKDAY('2024-05-06'), "
+     "DAYOFWEEK('2024-05-06'), DAYOFYEAR('2024-05-06'), WEEK('2024-05-06'), "
+     "YEARWEEK('2024-05-06'), WEEKOFYEAR('2024-05-06')",
+     {"DAYNAME('2024-05-06')", "MONTHNAME('2024-05-06')", "WEEKDAY('2024-05-06')",
+      "DAYOFWEEK('2024-05-06')", "DAYOFYEAR('2024-05-06')", "WEEK('2024-05-06')",
+      "YEARWEEK('2024-05-06')", "WEEKOFYEAR('2024-05-06')"},
+     {{"Monday", "May", "0", "2", "127", "18", "202418", "19"}}},
+    {"SELECT STR_TO_DATE('01/05/2024','%d/%m/%Y'), STR_TO_DATE('junk','%Y'), "
+     "LAST_DAY('2024-02-10'), MAKEDATE(2024, 60), FROM_DAYS(739000), SEC_TO_TIME(3630)",
+     {"STR_TO_DATE('01/05/2024','%d/%m/%Y')", "STR_TO_DATE('junk','%Y')", "LAST_DAY('2024-02-10')",
+      "MAKEDATE(2024, 60)", "FROM_DAYS(739000)", "SEC_TO_TIME(3630)"},
+     {{"2024-05-01", std::nullopt, "2024-02-29", "2024-02-29", "2023-04-25", "01:00:30"}}},
+    {"SELECT DATE_FORMAT('2024-05-06 07:08:09','%W %M %D %j %U %u %a %b %r')",
+     {"DATE_FORMAT('2024-05-06 07:08:09','%W %M %D %j %U %u %a %b %r')"},
+     {{"Monday May 6th 127 18 19 Mon May 07:08:09 AM"}}},
+    // string, number and JSON built-ins (observed on MariaDB 10.11)
+    {"SELECT FIND_IN_SET('b','a,b,c'), FIND_IN_SET('z','a,b'), FIELD('b','a','b'), "
+     "ELT(2,'a','b'), ELT(5,'a')",
+     {"FIND_IN_SET('b','a,b,c')", "FIND_IN_SET('z','a,b')", "FIELD('b','a','b')", "ELT(2,'a','b')",
+      "ELT(5,'a')"},
+     {{"2", "0", "2", "b", std::nullopt}}},
+    {"SELECT SUBSTRING_INDEX('a.b.c','.',2), SUBSTRING_INDEX('a.b.c','.',-2), "
+     "POSITION('bar' IN 'foobar'), INSERT('abcdef',2,3,'XY'), SOUNDEX('Robert')",
+     {"SUBSTRING_INDEX('a.b.c','.',2)", "SUBSTRING_INDEX('a.b.c','.',-2)",
+      "POSITION('bar' IN 'foobar')", "INSERT('abcdef',2,3,'XY')", "SOUNDEX('Robert')"},
+     {{"a.b", "b.c", "4", "aXYef", "R163"}}},
+    {"SELECT TO_BASE64('abc'), FROM_BASE64('YWJj'), CONV('ff',16,10), BIN(5), CRC32('a'), "
+     "INET_ATON('10.0.0.1'), INET_NTOA(167772161), BIT_COUNT(255), FORMAT(0.5, 0)",
+     {"TO_BASE64('abc')", "FROM_BASE64('YWJj')", "CONV('ff',16,10)", "BIN(5)", "CRC32('a')",
+      "INET_ATON('10.0.0.1')", "INET_NTOA(167772161)", "BIT_COUNT(255)", "FORMAT(0.5, 0)"},
+     {{"YWJj", "abc", "255", "101", "3904355907", "167772161", "10.0.0.1", "8", "1"}}},
+    {"SELECT REGEXP_REPLACE('abc123','[0-9]+','X'), REGEXP_SUBSTR('abc123def','[0-9]+'), "
+     "REGEXP_INSTR('abc123','[0-9]')",
+     {"REGEXP_REPLACE('abc123','[0-9]+','X')", "REGEXP_SUBSTR('abc123def','[0-9]+')",
+      "REGEXP_INSTR('abc123','[0-9]')"},
+     {{"abcX", "123", "4"}}},
+    {"SELECT JSON_OBJECT('a',1,'b','x'), JSON_EXTRACT('{\"a\":{\"b\":[1,2]}}','$.a.b[1]'), "
+     "JSON_UNQUOTE('\"x\"'), JSON_VALID('{a'), JSON_LENGTH('[1,2,3]'), JSON_TYPE('[1]')",
+     {"JSON_OBJECT('a',1,'b','x')", "JSON_EXTRACT('{\"a\":{\"b\":[1,2]}}','$.a.b[1]')",
+      "JSON_UNQUOTE('\"x\"')", "JSON_VALID('{a')", "JSON_LENGTH('[1,2,3]')", "JSON_TYPE('[1]')"},
+     {{"{\"a\": 1, \"b\": \"x\"}", "2", "x", "0", "3", "ARRAY"}}},
+    // MariaDB's SET STATEMENT ... FOR (node `mariadb` 3.5 sends it for a query timeout)
+    {"SET STATEMENT max_statement_time=10 FOR SELECT 1", {"1"}, {{"1"}}},
+    {"SET STATEMENT max_statement_time=10, sql_mode='' FOR SELECT @@sql_mode",
+     {"@@sql_mode"},
+     {{""}}},
+    {"SELECT @@sql_mode",
+     {"@@sql_mode"},
+     {{"STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_"
+       "SUBSTITUTION"}}},
 };
 
 void check_results(Flavour f, const ResultRow* begin, const ResultRow* end) {
@@ -376,6 +462,30 @@ TEST_CASE("mysql statements: session state (user variables, PREPARE, savepoints,
     CHECK(r[0].columns[1].type == mysql::ColumnType::LongBlob);
     CHECK(r[0].rows[0][0] == "1");
     CHECK(r[0].rows[0][1] == std::nullopt);
+
+    // a parse error is in the diagnostics area (observed on MariaDB 10.11)
+    c.query("SELEC 1");
+    REQUIRE(c.error());
+    c.query("SHOW WARNINGS");
+    REQUIRE(c.results().size() == 1);
+    REQUIRE(c.results()[0].rows.size() == 1);
+    CHECK(c.results()[0].rows[0][0] == "Error");
+    CHECK(c.results()[0].rows[0][1] == "1064");
+    c.query("SELECT @@error_count");
+    CHECK(c.results()[0].rows[0][0] == "1");
+    // the end of a result set carries the statement's warning count (1301: observed)
+    c.query("SELECT REPEAT('a', 100000000)");
+    REQUIRE(c.results().size() == 1);
+    CHECK(c.results()[0].rows[0][0] == std::nullopt);
+    {
+        REQUIRE_FALSE(c.replies.empty());
+        auto end = mysql::decode_ok(c.replies.back().payload, mysqltest::client_caps());
+        REQUIRE(end);
+        CHECK(end->warnings == 1);
+    }
+    c.query("DO 1");
+    REQUIRE(c.ok());
+    CHECK(c.ok()->warnings == 0);
 
     c.query("PREPARE s FROM 'SELECT 1'");
     REQUIRE(c.ok());
