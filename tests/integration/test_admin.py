@@ -110,7 +110,7 @@ def test_get_endpoints_have_the_documented_shapes(clean, lab_ca):
     for s in scenarios:
         assert set(s) == {"name", "description", "expect", "expect_detail", "passthrough",
                           "protocols", "source"}, s
-        assert s["protocols"] and set(s["protocols"]) <= {"tds", "postgres", "tls"}, s
+        assert s["protocols"] and set(s["protocols"]) <= {"tds", "postgres", "mysql", "tls"}, s
         assert s["expect"] in ("accept", "reject"), s
 
     status, listeners = lab.admin.get("/listeners")
