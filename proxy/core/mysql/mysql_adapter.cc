@@ -659,12 +659,15 @@ void MysqlAdapter::on_server_bytes(SessionContext& ctx, std::span<const std::uin
                 upstream_ready(ctx);
             }
             if (step.error) {
+                // Only a server leg that was up could have carried the login: a handshake that
+                // fails while the client's response waits for it is the server leg failing.
+                const bool leg_was_up = server_phase_ == ServerPhase::Ready;
                 server_phase_ = ServerPhase::Failed;
                 note_upstream(ctx, server_tls_->endpoint());
                 // After the login the verdict is the client's: a server that answers the
                 // proxy's FIN (relaying a client that left without COM_QUIT or close_notify)
                 // with an alert, as MariaDB's OpenSSL does, does not undo a login.
-                if (response_sent_) {
+                if (leg_was_up && response_sent_) {
                     ctx.finish(judge_client_left(ctx),
                                "the server's TLS leg ended after the login: " + *step.error);
                 } else {

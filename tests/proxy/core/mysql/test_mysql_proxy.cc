@@ -156,6 +156,7 @@ struct MyChain {
     std::unique_ptr<proxy::ProxySession> proxy_session;
     certs::SslCtxPtr ctx;
     bool drip = false;
+    bool hold_server = false;             // keep the server's bytes from the proxy for now
     std::optional<proxy::TlsStream> tls;  // the client's TLS, once started
     std::vector<std::uint8_t> client_out; // clear bytes the client sends (before TLS)
     std::vector<std::uint8_t> client_in;  // clear bytes the client received, not yet read
@@ -273,7 +274,7 @@ struct MyChain {
             moved = true;
             run_server(server->handle(proxy::event::BytesReceived{proxy::Side::Client, p2s}));
         }
-        auto s2p = std::exchange(to_proxy_from_server, {});
+        auto s2p = hold_server ? Bytes{} : std::exchange(to_proxy_from_server, {});
         if (!s2p.empty() && !proxy_closed) {
             moved = true;
             to_proxy(proxy::Side::Server, s2p);
@@ -595,6 +596,30 @@ TEST_CASE("mysql: a server-leg TLS error after the client left does not undo its
     const auto& r = c.record();
     CHECK(r.outcome == Outcome::LoginEncrypted);
     CHECK(r.detail.starts_with("the server's TLS leg ended after the login"));
+}
+
+TEST_CASE("mysql: a server leg whose handshake fails while the client's login waits for it is "
+          "the server leg failing, not a login",
+          "[core][mysql]") {
+    // The proxy's upstream context trusts the lab CA, which did not sign the stand-in's
+    // certificate; the server's handshake is held back until the client has sent its
+    // HandshakeResponse, which the proxy can only hold.
+    static const certs::SslCtxPtr trusts_lab_ca = client_ctx(true);
+    MyChain c(lab().runtime("valid"),
+              {.tweak = [](proxy::ProxySettings& s) { s.upstream.mysql = trusts_lab_ca.get(); },
+               .auth = standin::mysql::AuthPlugin::NativePassword});
+    c.read_greeting();
+    c.hold_server = true;
+    c.ssl_request();
+    REQUIRE(c.tls->established());
+    c.response(2, "mysql_native_password");
+    REQUIRE(c.records.empty());
+    c.hold_server = false;
+    c.pump();
+    const auto& r = c.record();
+    CHECK(r.outcome == Outcome::UpstreamFailed);
+    CHECK(r.detail.starts_with("server leg: "));
+    CHECK(r.detail.find("certificate verify failed") != std::string::npos);
 }
 
 TEST_CASE("mysql native password through an AuthSwitchRequest: the plugins in order",
