@@ -104,6 +104,28 @@ class Reader {
         }
         return node->as_table();
     }
+    // tables reads an array of tables ([[key]]); absent: empty.
+    std::vector<const toml::table*> tables(const std::string& key) {
+        seen_.insert(key);
+        std::vector<const toml::table*> out;
+        const auto* node = table_.get(key);
+        if (node == nullptr) {
+            return out;
+        }
+        const auto* arr = node->as_array();
+        if (arr == nullptr) {
+            fail(key, "must be a list of tables ([[" + prefix_ + key + "]])");
+            return out;
+        }
+        for (const auto& item : *arr) {
+            if (!item.is_table()) {
+                fail(key, "must be a list of tables ([[" + prefix_ + key + "]])");
+                return {};
+            }
+            out.push_back(item.as_table());
+        }
+        return out;
+    }
     void reject_unknown() {
         for (const auto& [k, v] : table_) {
             std::string key(k.str());
@@ -170,6 +192,16 @@ std::string_view to_string(Expect e) {
     return e == Expect::Accept ? "accept" : "reject";
 }
 
+std::string_view to_string(Dial d) {
+    switch (d) {
+    case Dial::Name:
+        return "name";
+    case Dial::Ip:
+        return "ip";
+    }
+    return "?";
+}
+
 std::string_view to_string(Protocol p) {
     switch (p) {
     case Protocol::Tds:
@@ -207,7 +239,25 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
     std::string expect = "accept";
     top.text("expect", expect);
     top.text("expect_detail", s.expect_detail);
+    top.text("family", s.family);
+    std::string dial = "name";
+    top.text("dial", dial);
     top.boolean("passthrough", s.passthrough);
+    for (const auto* seed : top.tables("seed")) {
+        Reader r(*seed, origin, "seed.");
+        SeedWording w;
+        r.text("client", w.client);
+        r.text("text", w.text);
+        r.text("source", w.source);
+        r.reject_unknown();
+        if (!r.ok()) {
+            return std::unexpected(r.error());
+        }
+        if (w.client.empty() || w.text.empty()) {
+            return std::unexpected(origin + ": seed: client and text are required");
+        }
+        s.seed.push_back(std::move(w));
+    }
     const toml::table* cert = top.sub_table("certificate");
     const toml::table* tls = top.sub_table("tls");
     const toml::table* tds = top.sub_table("tds");
@@ -230,6 +280,10 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         return std::unexpected(origin + ": expect: must be \"accept\" or \"reject\"");
     }
     s.expect = expect == "accept" ? Expect::Accept : Expect::Reject;
+    if (dial != "name" && dial != "ip") {
+        return std::unexpected(origin + ": dial: must be \"name\" or \"ip\"");
+    }
+    s.dial = dial == "ip" ? Dial::Ip : Dial::Name;
     if (has_protocols) {
         s.protocols.clear();
         for (const auto& name : protocols) {

@@ -75,12 +75,27 @@ std::string_view to_string(Protocol p);
 
 enum class Expect : std::uint8_t { Accept, Reject };
 
+// Dial: how a client must address the lab for the scenario's defect to show (ip-mismatch is
+// only wrong for a client that dials 127.0.0.1).
+enum class Dial : std::uint8_t { Name, Ip };
+
+// SeedWording: what users of a client see for this scenario, where it is a client we cannot run
+// here (SSMS / SqlClient on Windows, ODBC on Windows, ...), with where the text comes from.
+struct SeedWording {
+    std::string client; // "SSMS / SqlClient (Windows)"
+    std::string text;
+    std::string source; // documentation, source file or issue thread
+};
+
 struct Scenario {
     std::string name;
     std::string description; // one line
     Expect expect = Expect::Accept;
     std::string expect_detail; // what a correctly validating client says or does
-    bool passthrough = false;  // no interception: relay bytes, record PRELOGIN only
+    std::string family;        // the real-world error family it reproduces ("cert-untrusted")
+    std::vector<SeedWording> seed;
+    Dial dial = Dial::Name;
+    bool passthrough = false; // no interception: relay bytes, record PRELOGIN only
     CertificateSpec certificate;
     TlsPolicy tls;
     TdsBehaviour tds;
@@ -93,6 +108,7 @@ struct Scenario {
 
 std::string_view to_string(Issuer i);
 std::string_view to_string(Expect e);
+std::string_view to_string(Dial d);
 bool serves(const Scenario& s, Protocol p);
 
 } // namespace scenarios

@@ -8,7 +8,10 @@
 #include <proxy/app/commands/cli.h>
 #include <proxy/app/commands/ctl_command.h>
 #include <proxy/app/commands/demo_command.h>
+#include <proxy/app/commands/diff_command.h>
+#include <proxy/app/commands/explain_command.h>
 #include <proxy/app/commands/lab_command.h>
+#include <proxy/app/commands/matrix_command.h>
 #include <proxy/app/commands/proxy_command.h>
 #include <proxy/app/commands/scenarios_command.h>
 #include <proxy/app/commands/serve_command.h>
@@ -16,7 +19,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "tlslab " TLSLAB_VERSION " - reproduce how SQL Server drivers react to bad server TLS\n"
+    "tlslab " TLSLAB_VERSION " - reproduce how database clients react to bad server TLS\n"
     "\n"
     "usage: tlslab [--state-dir DIR] [--log-level LEVEL] COMMAND [options]\n"
     "\n"
@@ -24,6 +27,9 @@ constexpr const char* kUsage =
     "  lab        the whole catalogue: serve in-process and one proxy listener per scenario\n"
     "  proxy      intercept one listener in front of a server, showing one scenario\n"
     "  scenarios  list the scenario catalogue (--json for machines)\n"
+    "  matrix     run drivers against the whole catalogue; report.json, report.html, summary\n"
+    "  diff       what changed between two matrix reports (exit 1 when a cell got worse)\n"
+    "  explain    from an error text to the scenarios that cause it, and the fix\n"
     "  ctl        drive a running lab or proxy through its admin API\n"
     "  demo       tlslab demo trust-server-certificate: why trusting any certificate is dangerous\n"
     "  serve      run the embedded SQL Server stand-in (TDS 7.x and 8.0, every encryption mode)\n"
@@ -69,6 +75,15 @@ int main(int argc, char** argv) {
         }
         if (cl->command == "ctl") {
             return proxy::app::run_ctl_command(*cl);
+        }
+        if (cl->command == "matrix") {
+            return proxy::app::run_matrix_command(*cl);
+        }
+        if (cl->command == "diff") {
+            return proxy::app::run_diff_command(*cl);
+        }
+        if (cl->command == "explain") {
+            return proxy::app::run_explain_command(*cl);
         }
         if (cl->command == "scenarios") {
             return proxy::app::run_scenarios_command(*cl);

@@ -207,10 +207,17 @@ json to_json(const scenarios::Scenario& s) {
     for (auto p : s.protocols) {
         protocols.push_back(std::string(scenarios::to_string(p)));
     }
+    json seed = json::array();
+    for (const auto& w : s.seed) {
+        seed.push_back({{"client", w.client}, {"text", w.text}, {"source", w.source}});
+    }
     return {{"name", s.name},
             {"description", s.description},
             {"expect", std::string(scenarios::to_string(s.expect))},
             {"expect_detail", s.expect_detail},
+            {"family", s.family.empty() ? json(nullptr) : json(s.family)},
+            {"seed", seed},
+            {"dial", std::string(scenarios::to_string(s.dial))},
             {"passthrough", s.passthrough},
             {"protocols", protocols},
             {"source", s.source}};

@@ -1,0 +1,1 @@
+// limbo_export: written next
