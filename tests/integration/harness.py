@@ -10,7 +10,7 @@ Imported by conftest.py (fixtures) and by the test modules. Standard library + p
                         needed SIGKILL, or exited non-zero on SIGTERM
   running_tlslab(...)   the same as a context manager
   run_probe(driver, host=, port=, **options)
-                        runs tests/drivers/<driver>/probe (bounded), asserts exit 0 and exactly
+                        runs probes/<driver>/probe (bounded), asserts exit 0 and exactly
                         one JSON line, returns the parsed object (a dict with .describe())
   EventLog(path)        the --events file of a proxy or lab: records() parses the complete
                         lines written so far ("event": "session" records, with a parsed
@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-DRIVERS_DIR = REPO / "tests" / "drivers"
+DRIVERS_DIR = REPO / "probes"
 DRIVERS = ("tedious", "odbc", "jdbc", "go", "tsql")
 
 READY_TIMEOUT_S = 10.0    # process start -> "listening on" line
@@ -299,7 +299,7 @@ class ProbeResult(dict):
 
 def run_probe(driver: str, *, host: str, port: int, timeout: float = 10,
               bound: float | None = None, **options) -> ProbeResult:
-    """Runs tests/drivers/<driver>/probe --host H --port P --timeout T [--opt value ...].
+    """Runs probes/<driver>/probe --host H --port P --timeout T [--opt value ...].
     options: names with '_' for '-' (ca=..., encrypt=..., trust_server_certificate=True);
     True -> bare flag, None/False -> omitted. Bounded by timeout + PROBE_GRACE_S."""
     exe = DRIVERS_DIR / driver / "probe"

@@ -4,7 +4,7 @@ a recording proxy in front of it (test_serve.py and the test_client_* suites).
   FULL_TDS7, FULL_TDS8, LOGIN_ONLY, PLAIN   the parenthesis at the end of a login line
   LOGIN_OK_RE                                the serve log's "login ok" line
   SESSION_END_RE                             any line that ends a session that did not log in
-  SESSION_STEPS                              the --session steps, in order (tests/drivers/README.md)
+  SESSION_STEPS                              the --session steps, in order (probes/README.md)
   start_serve(tlslab, mode)                  a serve in one encryption mode
   start_proxy(tlslab, tmp_path, serve, ca)   `proxy --scenario valid --record-messages` in front
                                              of it, with its --events log
@@ -60,7 +60,7 @@ def assert_no_login(srv: TlslabProcess, since: int) -> None:
 
 class SessionCheck:
     """Checks a probe's --session list against what a real SQL Server answers
-    (tests/drivers/README.md), collecting every deviation so one failure lists them all.
+    (probes/README.md), collecting every deviation so one failure lists them all.
 
         c = SessionCheck(r)            # the steps are there, in order, with their fields
         c.ok_with("trancount", 1)      # ok, no error, and this value (of this type)

@@ -471,7 +471,7 @@ def test_sni_rule_hits_clients_that_send_that_name(clean, lab_ca):
 # ---- reset_existing and a pooled connection ----------------------------------------------------
 
 class PooledGo:
-    """tests/drivers/go/probe --repeat N --pause-ms M: one database/sql pool with one
+    """probes/go/probe --repeat N --pause-ms M: one database/sql pool with one
     connection, one JSON line per run, read as they come (bounded)."""
 
     def __init__(self, port: int, ca: Path, runs: int, pause_ms: int):

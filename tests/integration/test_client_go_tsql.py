@@ -1,6 +1,6 @@
-"""The `--session` script (tests/drivers/README.md, "The session script") of the two original
-probes: go-mssqldb 1.11 through database/sql (tests/drivers/go) and FreeTDS 1.3 `tsql`, the
-command-line tool, typed into as a user would (tests/drivers/tsql).
+"""The `--session` script (probes/README.md, "The session script") of the two original
+probes: go-mssqldb 1.11 through database/sql (probes/go) and FreeTDS 1.3 `tsql`, the
+command-line tool, typed into as a user would (probes/tsql).
 
 With certificate validation on (the exported lab CA with --ca, host `localhost`):
 
@@ -43,7 +43,7 @@ RPCs: the test accepts both):
     no TM request. Its app name is `TSQL`, library `TDS-Library`.
 
 Each test starts its own serve (and proxy) with the `tlslab` fixture. The probes must have been
-installed (tests/drivers/go/install builds bin/probe; tests/drivers/tsql/install: freetds-bin).
+installed (probes/go/install builds bin/probe; probes/tsql/install: freetds-bin).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def assert_logged_in(r) -> None:
 
 def assert_session(r, client: str) -> None:
     """The --session script, step by step, against what a real SQL Server answers
-    (tests/drivers/README.md). Every deviation is listed in one failure."""
+    (probes/README.md). Every deviation is listed in one failure."""
     c = SessionCheck(r)
     c.ok_with("begin")            # no row: value null
     c.ok_with("trancount", 1)     # both begin a real transaction (TM_BEGIN_XACT / BEGIN TRAN)

@@ -9,7 +9,7 @@ through the real binary.
   jdbc     mssql-jdbc 12.10 the same default                          true | false | mandatory |
                                                                       optional | strict (11.2+)
 
-All three probes run the one Probe.java (tests/drivers/jdbc/src/main/java), built against each
+All three probes run the one Probe.java (probes/jdbc/src/main/java), built against each
 driver jar. What each sends on the wire for the `--session` script (seen with the proxy's
 --record-messages, identical for the three versions):
 

@@ -1,6 +1,6 @@
 """Two more clients through the real binary: pyodbc (on unixODBC and ODBC Driver 18) and
-node-mssql (the npm package mssql, over tedious). See tests/drivers/pyodbc/README.md and
-tests/drivers/node-mssql/README.md.
+node-mssql (the npm package mssql, over tedious). See probes/pyodbc/README.md and
+probes/node-mssql/README.md.
 
 For each client, with certificate validation on (the exported lab CA passed with --ca, host
 `localhost`):
@@ -9,7 +9,7 @@ For each client, with certificate validation on (the exported lab CA passed with
     the serve log says how the login was protected;
   * the same through `tlslab proxy --scenario valid` in front of serve (its session record says
     login-encrypted, and --record-messages saw the client's requests);
-  * the `--session` script (tests/drivers/README.md, "The session script"), directly and
+  * the `--session` script (probes/README.md, "The session script"), directly and
     through the proxy, checked against what a real SQL Server answers;
   * a negative control: with a foreign CA the client refuses the server, with its own error,
     and the server never logs it in.
@@ -75,7 +75,7 @@ TRANCOUNT_AFTER = {"pyodbc": 1, "node-mssql": 0}
 
 def assert_session(r, driver: str) -> None:
     """The --session script, step by step, against what a real SQL Server answers
-    (tests/drivers/README.md). Every deviation is listed in one failure."""
+    (probes/README.md). Every deviation is listed in one failure."""
     assert r["connected"] is True, r.describe()
     c = SessionCheck(r, require_no_error_code=False)
     c.ok_with("begin", check_value=False)

@@ -1,4 +1,4 @@
-"""Microsoft's sqlcmd (go-sqlcmd, tests/drivers/sqlcmd) through the real binary: the real
+"""Microsoft's sqlcmd (go-sqlcmd, probes/sqlcmd) through the real binary: the real
 `sqlcmd` command-line tool, run by its probe the way a user runs it.
 
 sqlcmd's encryption switch is `-N`: m[andatory] (= true/yes/1), o[ptional] (= false/no/0),
@@ -12,7 +12,7 @@ With certificate validation on (the lab CA, host `localhost`):
   * the same through `tlslab proxy --scenario valid` in front of serve, where --record-messages
     shows what sqlcmd sends: one SQL batch per batch of the script, nothing else (no query of
     its own after login, no RPC, no transaction-manager request);
-  * the `--session` script (tests/drivers/README.md), directly and through the proxy, checked
+  * the `--session` script (probes/README.md), directly and through the proxy, checked
     against what a real SQL Server answers (`param` is skipped: sqlcmd has no parameter binding);
   * negative controls: a foreign CA and a wrong -F name are refused with sqlcmd's own error and
     the server never logs the client in;
@@ -20,7 +20,7 @@ With certificate validation on (the lab CA, host `localhost`):
     and the certificate trusted unverified), so a change in the pinned release shows.
 
 Each test starts its own serve (and proxy) with the `tlslab` fixture. The probe must have been
-installed (tests/drivers/sqlcmd/install builds bin/sqlcmd).
+installed (probes/sqlcmd/install builds bin/sqlcmd).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ SESSION_BATCHES = ["SELECT 1", "BEGIN TRAN", "SELECT @@TRANCOUNT", SYSTEM_SQL, "
 @pytest.fixture(autouse=True)
 def _sqlcmd_installed():
     if not SQLCMD_BIN.is_file():
-        pytest.fail(f"{SQLCMD_BIN} is missing: run tests/drivers/sqlcmd/install", pytrace=False)
+        pytest.fail(f"{SQLCMD_BIN} is missing: run probes/sqlcmd/install", pytrace=False)
 
 
 def assert_logged_in(r) -> None:
@@ -89,7 +89,7 @@ def assert_logged_in(r) -> None:
 
 def assert_session(r) -> None:
     """The --session script, step by step, against what a real SQL Server answers
-    (tests/drivers/README.md). Every deviation is listed in one failure."""
+    (probes/README.md). Every deviation is listed in one failure."""
     assert r["connected"] is True, r.describe()
     session = r.get("session")
     assert isinstance(session, list), "no session list in the result\n" + r.describe()

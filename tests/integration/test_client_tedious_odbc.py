@@ -1,4 +1,4 @@
-"""The session script (tests/drivers/README.md, "The session script") with the two original
+"""The session script (probes/README.md, "The session script") with the two original
 probes: tedious (19.2.2, and 14.7.0 as `--driver-version 14`) and odbc (Microsoft ODBC Driver 18
 called through ctypes, as mssql-python calls it).
 
@@ -144,7 +144,7 @@ def run_session(probe, client, port, lab_ca, encrypt):
 
 def assert_session(r, client: str) -> None:
     """The --session script, step by step, against what a real SQL Server answers
-    (tests/drivers/README.md). Every deviation is listed in one failure."""
+    (probes/README.md). Every deviation is listed in one failure."""
     c = SessionCheck(r)
     c.ok_with("begin", None)
     c.ok_with("trancount", 1)

@@ -1,9 +1,9 @@
 """tiberius (Rust, crates.io) against `tlslab serve` and through `tlslab proxy`, built two ways.
 
-One Cargo project (tests/drivers/tiberius/) gives two probes: `tiberius-rustls` (feature
+One Cargo project (probes/tiberius/) gives two probes: `tiberius-rustls` (feature
 `rustls`) and `tiberius-native` (feature `native-tls`, OpenSSL). With validation on (the lab CA
 passed with --ca, host `localhost`) each logs in in every encryption mode tiberius can use and
-holds the --session script (tests/drivers/README.md); a foreign CA and the default trust are
+holds the --session script (probes/README.md); a foreign CA and the default trust are
 refused; `serve --encryption strict` is out of reach (tiberius 0.12 has no TDS 8.0).
 
 tiberius's levels (--encrypt): off | on | required | not-supported; default = required.

@@ -73,7 +73,7 @@ DRIVERS: dict[str, tuple[str, dict]] = {
     "pyodbc": ("pyodbc", {}),
     "node-mssql": ("node-mssql", {}),
 }
-# each probe's "encrypt and validate" word (tests/drivers/README.md)
+# each probe's "encrypt and validate" word (probes/README.md)
 ENCRYPT_ON = {"tedious": "true", "odbc": "yes", "jdbc": "true", "go": "true", "tsql": "require",
               "sqlcmd": "mandatory", "tiberius-rustls": "required",
               "tiberius-native": "required", "jdbc9": "true", "jdbc10": "true", "pyodbc": "yes",

@@ -2,7 +2,7 @@
 
 What must hold before the probes can judge tlslab's MySQL side: each probe (mariadb-cli,
 mysqlconnector, mysqlconnector-pure, pymysql, mysql2, node-mariadb, mysqljdbc, mariadbjdbc,
-gomysql; contract in tests/drivers/README.md, "MySQL probes")
+gomysql; contract in probes/README.md, "MySQL probes")
 
 * connects with VERIFY_IDENTITY and the right CA and reports ssl true;
 * refuses a self-signed certificate under VERIFY_CA and VERIFY_IDENTITY, with its own words

@@ -7,7 +7,7 @@ every MySQL scenario (the lab's default MySQL 8.0 stand-in behind it, what a lab
 $TLSLAB_MYSQL_FIDELITY_FLAVOUR=mariadb puts the MariaDB 11.4 stand-in there instead: the
 verdicts are about the certificate, which the flavour does not change); one real MariaDB 10.11 (Debian's, mariadb_server.py) is switched
 to each scenario's exported certificate in turn (`FLUSH SSL`, restart_with_certificate: it then
-serves exactly those files). For every scenario each probe (tests/drivers/README.md, "MySQL
+serves exactly those files). For every scenario each probe (probes/README.md, "MySQL
 probes") runs in each configuration against both, in parallel, and the two verdicts must be
 equal:
 

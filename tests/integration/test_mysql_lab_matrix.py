@@ -18,7 +18,7 @@ shared/docs/drivers.md (outside the repository, §2C, §4.6, §4.7) and against 
 client should do. `python test_mysql_lab_matrix.py` prints the compact table.
 
 Configs (host `localhost`, except `127.0.0.1` for ip-mismatch; --timeout 5), the probe
-contract's --ssl-mode (tests/drivers/README.md, "MySQL probes"), each in the driver's own words:
+contract's --ssl-mode (probes/README.md, "MySQL probes"), each in the driver's own words:
   verify-identity  --ca <lab CA> --ssl-mode VERIFY_IDENTITY   chain, dates and name
   verify-ca        --ca <lab CA> --ssl-mode VERIFY_CA         chain and dates, no name
   required         --ssl-mode REQUIRED                        TLS, any certificate
@@ -44,7 +44,7 @@ TABLE = HERE / "expectations" / "mysql_lab_matrix.json"
 RECORD = os.environ.get("TLSLAB_MYSQL_MATRIX_RECORD", "") not in ("", "0")
 WORKERS = int(os.environ.get("TLSLAB_MYSQL_MATRIX_WORKERS", "4"))
 
-# table name = probe name (tests/drivers/<name>/probe)
+# table name = probe name (probes/<name>/probe)
 DRIVERS = ("mariadb-cli", "mysqlconnector", "mysqlconnector-pure", "pymysql", "mysql2",
            "node-mariadb", "mysqljdbc", "mariadbjdbc", "gomysql")
 CONFIGS = ("verify-identity", "verify-ca", "required", "preferred", "defaults")

@@ -4,7 +4,7 @@ MySQL probes: what the interception does to a real server's authentication, and 
 Theory of operation. The real servers serve a certificate of their own CA (made here with the
 openssl CLI, for localhost and 127.0.0.1); every proxy gets that CA with --upstream-ca, so its
 server leg is verified. Each test starts its own proxy (`tlslab` fixture: stopped and checked at
-teardown) with its own --events file, runs probes (tests/drivers/README.md, "MySQL probes") or a
+teardown) with its own --events file, runs probes (probes/README.md, "MySQL probes") or a
 small PyMySQL script through it, and reads the session records the run produced (EventLog), the
 proxy's log and, where the server's own view matters, what the server says about the session
 (`information_schema.SESSION_STATUS` through the client's own query).
@@ -57,7 +57,7 @@ from mariadb_server import MariaDbServer
 from test_mysql_drivers_direct import ED25519, MYSQL_DRIVERS, SELF_SIGNED_REFUSAL
 
 HOST = "localhost"
-MYSQL_PYTHON = REPO / "tests" / "drivers" / "mysql-python" / ".venv" / "bin" / "python"
+MYSQL_PYTHON = REPO / "probes" / "mysql-python" / ".venv" / "bin" / "python"
 MATRIX_TABLE = Path(__file__).resolve().parent / "expectations" / "mysql_lab_matrix.json"
 RECORD_WAIT_S = 5.0
 

@@ -3,7 +3,7 @@
 One lab per module (the MySQL 8.0 stand-in behind it: SSL offered, caching_sha2_password, user
 lab / lab-password, database lab), started with test_mysql_lab_matrix.py's start_mysql_lab.
 mysql-connector-python 26.10.0 in both its forms, each through its probe
-(tests/drivers/README.md, "MySQL probes"): `mysqlconnector` (the C extension, libmysqlclient on
+(probes/README.md, "MySQL probes"): `mysqlconnector` (the C extension, libmysqlclient on
 the wheel's OpenSSL 3.5) and `mysqlconnector-pure` (pure Python, Python's ssl). What must hold:
 
 * `ssl_ca=<lab CA>, ssl_verify_cert=True, ssl_verify_identity=True` (the probe's

@@ -9,7 +9,7 @@ greeting's 20-byte scramble || SHA-256 of the server certificate's DER). A clien
 not verify the certificate chain (no CA given) accepts the connection only when the hash it
 computes over the certificate *it saw* matches.
 
-The clients with the check (tests/drivers/README.md, "MySQL probes"):
+The clients with the check (probes/README.md, "MySQL probes"):
   node-mariadb (npm mariadb 3.5.4)   VERIFY_IDENTITY without --ca = `ssl: true`
                                      (rejectUnauthorized true, no ca): the driver turns
                                      fingerprint validation on (the probe says

@@ -1,7 +1,7 @@
 """The PostgreSQL probes against a real PostgreSQL 15 with TLS (pg_server.py), no tlslab.
 
 What must hold before the probes can judge tlslab's PostgreSQL side: each probe (psql,
-psycopg2, psycopg3, asyncpg, node-pg, pgjdbc, pgx; contract in tests/drivers/README.md)
+psycopg2, psycopg3, asyncpg, node-pg, pgjdbc, pgx; contract in probes/README.md)
 
 * connects with full verification (verify-full and the right CA, the driver's own way) and
   reports ssl true;

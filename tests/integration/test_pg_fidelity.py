@@ -7,7 +7,7 @@ PostgreSQL scenario; a real PostgreSQL 15 (Debian's, pg_server.py; two of them: 
 "legacy", below) is reconfigured per scenario with that scenario's exported certificate (and,
 where the defect is not in the certificate, the server setting that gives the same defect:
 REAL_REFERENCE below), by a reload, not a restart. For every scenario each driver
-probe (tests/drivers/*/probe) runs in each representative configuration against both, in
+probe (probes/*/probe) runs in each representative configuration against both, in
 parallel, and the two verdicts must be equal:
 
     verdict = "ok/tls" | "ok/plain" (connected, and whether the session is TLS) or the error

@@ -4,7 +4,7 @@ driver, up to six configs.
 One `tlslab lab --protocol postgres` per module (the PostgreSQL 16 stand-in in-process: ssl off,
 scram-sha-256, user lab / lab-password, database lab; one proxy listener per scenario on
 consecutive ports from a base found free at run time, --events into a temp file). Each case runs
-one probe (tests/drivers/<probe>, the PostgreSQL contract of tests/drivers/README.md) against one
+one probe (probes/<probe>, the PostgreSQL contract of probes/README.md) against one
 scenario's listener; the proxy's records of that listener that *started* while the probe ran are
 the case's sessions (libpq's `prefer` opens two when its TLS attempt fails). Probes of one
 scenario run one after the other; scenarios run in parallel on a small thread pool
@@ -63,7 +63,7 @@ TABLE = HERE / "expectations" / "pg_lab_matrix.json"
 RECORD = os.environ.get("TLSLAB_PG_MATRIX_RECORD", "") not in ("", "0")
 WORKERS = int(os.environ.get("TLSLAB_PG_MATRIX_WORKERS", "4"))
 
-# table name = probe name (tests/drivers/<name>/probe)
+# table name = probe name (probes/<name>/probe)
 DRIVERS = ("psql", "psycopg2", "psycopg3", "asyncpg", "node-pg", "pgjdbc", "pgx")
 CONFIGS = ("verify-full", "require", "prefer", "defaults", "cb-require", "direct")
 # which drivers have the option a config needs (the others are not run in that config)

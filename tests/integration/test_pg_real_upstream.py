@@ -51,7 +51,7 @@ from harness import REPO, EventLog, TlslabProcess
 from pg_server import PgServer
 
 HOST = "localhost"
-PG_PYTHON = REPO / "tests" / "drivers" / "pg-python" / ".venv" / "bin" / "python"
+PG_PYTHON = REPO / "probes" / "pg-python" / ".venv" / "bin" / "python"
 RECORD_WAIT_S = 5.0
 
 

@@ -2,7 +2,7 @@
 
 One lab per module (the PostgreSQL 16 stand-in behind it: ssl off, scram-sha-256, user lab /
 lab-password, database lab). psycopg2 2.9 runs on the libpq 17 inside its wheel (its own
-OpenSSL), through the psycopg2 probe (tests/drivers/README.md, PostgreSQL section). What must
+OpenSSL), through the psycopg2 probe (probes/README.md, PostgreSQL section). What must
 hold:
 
 * `sslmode=verify-full sslrootcert=<lab CA>` connects to `valid` and refuses every broken

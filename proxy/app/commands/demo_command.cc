@@ -54,7 +54,7 @@ std::optional<DriverDemo> demo_for(const std::string& driver) {
 fs::path default_probes_dir() {
     std::error_code ec;
     auto exe = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? fs::path("tests/drivers") : exe.parent_path().parent_path() / "tests" / "drivers";
+    return ec ? fs::path("probes") : exe.parent_path().parent_path() / "probes";
 }
 
 // One run: what the driver printed and what the proxy recorded.
@@ -261,7 +261,7 @@ int run_demo_command(const CommandLine& cl) {
     options.add_options()
         ("driver", "odbc, tedious, jdbc or go", cxxopts::value<std::string>()->default_value("odbc"))
         ("scenario", "The broken certificate to show", cxxopts::value<std::string>()->default_value("self-signed"))
-        ("probes", "Directory of the driver probes (default: tests/drivers beside the build)",
+        ("probes", "Directory of the driver probes (default: probes beside the build)",
          cxxopts::value<std::string>())
         ("timeout", "Seconds each driver run may take", cxxopts::value<unsigned>()->default_value("10"))
         ("topic", "The demo", cxxopts::value<std::string>());
