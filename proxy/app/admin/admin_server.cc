@@ -105,7 +105,19 @@ AdminServer::start(const Config& config, net::LoopBridge& bridge, LabState& stat
         std::uint64_t id = parse_id(req.matches[1]);
         send(res, on_loop([s, id] { return s->delete_rule(id); }));
     });
-    svr.Get("/sessions", [=](const httplib::Request&, httplib::Response& res) {
+    svr.Get("/lab", [=](const httplib::Request&, httplib::Response& res) {
+        send(res, on_loop([s] { return s->lab_info(); }));
+    });
+    svr.Get("/sessions", [=](const httplib::Request& req, httplib::Response& res) {
+        // ?listener=ID[&after=SESSION]: that listener's live sessions and its whole records
+        // newer than SESSION (what tlslab matrix polls per cell).
+        if (req.has_param("listener")) {
+            std::string listener = req.get_param_value("listener");
+            std::uint64_t after =
+                req.has_param("after") ? parse_id(req.get_param_value("after")) : 0;
+            send(res, on_loop([s, listener, after] { return s->sessions_of(listener, after); }));
+            return;
+        }
         send(res, on_loop([s] { return s->sessions(); }));
     });
     svr.Get(R"(/sessions/(\d+))", [=](const httplib::Request& req, httplib::Response& res) {

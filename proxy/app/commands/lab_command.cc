@@ -7,6 +7,7 @@
 #include <proxy/app/admin/admin_server.h>
 #include <proxy/app/commands/lab_command.h>
 #include <proxy/app/commands/proxy_options.h>
+#include <proxy/app/lab/lab_listeners.h>
 #include <proxy/app/lab/lab_setup.h>
 #include <proxy/app/lab/lab_state.h>
 #include <proxy/app/lab/proxy_endpoint.h>
@@ -18,26 +19,6 @@
 namespace proxy::app {
 
 namespace {
-
-// A listener of the lab: its endpoint and the protocol it serves.
-struct LabListener {
-    scenarios::Protocol protocol;
-    std::unique_ptr<ProxyEndpoint> endpoint;
-};
-
-std::string_view protocol_label(scenarios::Protocol p) {
-    switch (p) {
-    case scenarios::Protocol::Tds:
-        return "tds";
-    case scenarios::Protocol::Postgres:
-        return "postgres";
-    case scenarios::Protocol::Tls:
-        return "tls";
-    case scenarios::Protocol::Mysql:
-        return "mysql";
-    }
-    return "?";
-}
 
 void print_table(const std::vector<LabListener>& listeners, const Lab& lab, const std::string& host,
                  const std::vector<std::string>& upstreams) {
@@ -180,51 +161,26 @@ int run_lab_command(const CommandLine& cl) {
         std::cerr << "tlslab lab: " << lab.error() << "\n";
         return 1;
     }
-    std::vector<std::string> names = (*lab)->catalogue().names();
-    if (args.count("only") != 0) {
-        names = args["only"].as<std::vector<std::string>>();
-    }
-    // Each protocol's listeners: the scenarios meant for it, in catalogue order from its base.
-    struct Plan {
-        scenarios::Protocol protocol;
-        unsigned base_port;
-        std::vector<std::string> names;
-    };
-    std::vector<Plan> plans;
-    auto base_port = [&args](scenarios::Protocol p) {
-        switch (p) {
-        case scenarios::Protocol::Tds:
-            return args["base-port"].as<unsigned>();
-        case scenarios::Protocol::Postgres:
-            return args["postgres-base-port"].as<unsigned>();
-        case scenarios::Protocol::Mysql:
-            return args["mysql-base-port"].as<unsigned>();
-        case scenarios::Protocol::Tls:
-            break;
-        }
-        return 0U;
-    };
-    for (auto p : protocols) {
-        Plan plan{p, base_port(p), {}};
-        for (const auto& n : names) {
-            const auto* s = (*lab)->catalogue().find(n);
-            if (s == nullptr || scenarios::serves(*s, p)) {
-                plan.names.push_back(n); // an unknown name fails below with the known ones
-            }
-        }
-        if (plan.base_port == 0 || plan.base_port + plan.names.size() > 65536) {
-            std::cerr << "tlslab lab: the " << protocol_label(p) << " base port leaves no room for "
-                      << plan.names.size() << " listeners\n";
+    LabPlanOptions plan;
+    plan.protocols = protocols;
+    plan.base_ports = {{scenarios::Protocol::Tds, args["base-port"].as<unsigned>()},
+                       {scenarios::Protocol::Postgres, args["postgres-base-port"].as<unsigned>()},
+                       {scenarios::Protocol::Mysql, args["mysql-base-port"].as<unsigned>()}};
+    for (const auto& [protocol, port] : plan.base_ports) {
+        if (port == 0) {
+            std::cerr << "tlslab lab: the " << protocol_label(protocol)
+                      << " base port must be from 1 to 65535\n";
             return 2;
         }
-        plans.push_back(std::move(plan));
     }
-    // The upstream legs: TDS verifies the in-process serve against the lab CA; PostgreSQL's
-    // in-process stand-in runs with ssl = off on loopback (so it offers no channel binding the
-    // lab's certificates would break: what clients do with the certificate stays visible).
-    // MySQL's stand-in offers SSL with its own lab-CA certificate: the proxy's upstream leg
-    // mirrors the client (TLS when the client did TLS), as MariaDB 11.4's certificate check in
-    // the OK packet needs, and passthrough shows the client the stand-in itself.
+    plan.listen_host = host;
+    if (args.count("only") != 0) {
+        plan.only = args["only"].as<std::vector<std::string>>();
+    }
+    plan.mysql_flavour = *mysql_flavour;
+    plan.connect_timeout_ms = args["connect-timeout"].as<unsigned>() * 1000ULL;
+    plan.handshake_timeout_ms = args["handshake-timeout"].as<unsigned>() * 1000ULL;
+    plan.idle_timeout_ms = args["idle-timeout"].as<unsigned>() * 1000ULL;
     auto upstream_tls = make_upstream_tls({(*lab)->ca().cert()});
     if (!upstream_tls) {
         std::cerr << "tlslab lab: " << upstream_tls.error() << "\n";
@@ -235,115 +191,21 @@ int run_lab_command(const CommandLine& cl) {
     net::SessionRegistry registry;
     LabState state(**lab, registry, **outputs);
     net::LoopBridge bridge(loop.get());
-    std::vector<std::unique_ptr<ServeEndpoint>> serves;
-    std::vector<LabListener> listeners;
+    auto started =
+        LabListeners::start(loop.get(), registry, **lab, **outputs, state, *upstream_tls, plan);
     auto give_up = [&](const std::string& why, int code) {
         std::cerr << "tlslab lab: " << why << "\n";
-        for (auto& l : listeners) {
-            l.endpoint->close();
-        }
-        for (auto& serve : serves) {
-            serve->close();
+        if (started) {
+            (*started)->close();
         }
         bridge.close();
         loop.drain();
         return code;
     };
-    std::vector<std::string> upstream_lines;
-    // start_serve: one in-process stand-in on a loopback port chosen at run time.
-    auto start_serve =
-        [&](const ServeEndpoint::Config& serve_config,
-            const std::string& what) -> std::expected<sockaddr_storage, std::string> {
-        auto serve = ServeEndpoint::create(loop.get(), registry, (*lab)->ca(), (*lab)->identity(),
-                                           serve_config);
-        if (!serve) {
-            return std::unexpected(serve.error());
-        }
-        serves.push_back(std::move(*serve));
-        if (auto ok = serves.back()->listen({"127.0.0.1", 0}); !ok) {
-            return std::unexpected(ok.error());
-        }
-        upstream_lines.push_back(what + " on " + serves.back()->bound());
-        auto addr = net::resolve({"127.0.0.1", serves.back()->bound_port()});
-        if (!addr) {
-            return std::unexpected(addr.error());
-        }
-        return *addr;
-    };
-    for (const auto& plan : plans) {
-        ServeEndpoint::Config serve_config;
-        std::string line = "SQL Server stand-in (encryption off)";
-        std::optional<sockaddr_storage> passthrough_addr;
-        if (plan.protocol == scenarios::Protocol::Mysql) {
-            serve_config.protocol = ServeEndpoint::Protocol::Mysql;
-            serve_config.mysql_encryption = MysqlEncryption::On;
-            serve_config.mysql_flavour = *mysql_flavour;
-            line = *mysql_flavour == standin::mysql::Flavour::Mariadb114
-                       ? "MariaDB 11.4 stand-in (SSL offered, mysql_native_password)"
-                       : "MySQL 8.0 stand-in (SSL offered, caching_sha2_password)";
-        }
-        if (plan.protocol == scenarios::Protocol::Postgres) {
-            serve_config.protocol = ServeEndpoint::Protocol::Postgres;
-            serve_config.postgres_encryption = PostgresEncryption::None;
-            line = "PostgreSQL stand-in (ssl off, scram-sha-256)";
-            // Passthrough shows the client the server itself: a PostgreSQL stand-in with SSL on
-            // and its own lab-CA certificate (the intercepting listeners use the ssl-off one).
-            ServeEndpoint::Config with_ssl = serve_config;
-            with_ssl.postgres_encryption = PostgresEncryption::Off;
-            auto addr = start_serve(with_ssl, "PostgreSQL stand-in for passthrough (ssl on)");
-            if (!addr) {
-                return give_up(addr.error(), 1);
-            }
-            passthrough_addr = *addr;
-        }
-        auto serve_addr = start_serve(serve_config, line);
-        if (!serve_addr) {
-            return give_up(serve_addr.error(), 1);
-        }
-        for (std::size_t i = 0; i < plan.names.size(); ++i) {
-            auto rt = (*lab)->runtime(plan.names[i]);
-            if (!rt) {
-                return give_up(rt.error(), 2);
-            }
-            ProxyEndpoint::Config config;
-            // Listener ids: the scenario's name for TDS (as before PostgreSQL came), "pg:NAME"
-            // for PostgreSQL, "my:NAME" for MySQL; the admin API and the rules address
-            // listeners by these.
-            switch (plan.protocol) {
-            case scenarios::Protocol::Tds:
-            case scenarios::Protocol::Tls:
-                config.id = plan.names[i];
-                config.protocol = ListenerProtocol::Tds;
-                break;
-            case scenarios::Protocol::Postgres:
-                config.id = "pg:" + plan.names[i];
-                config.protocol = ListenerProtocol::Postgres;
-                break;
-            case scenarios::Protocol::Mysql:
-                config.id = "my:" + plan.names[i];
-                config.protocol = ListenerProtocol::Mysql;
-                break;
-            }
-            config.listen = {host, static_cast<std::uint16_t>(plan.base_port + i)};
-            config.upstream =
-                (*rt)->scenario.passthrough && passthrough_addr ? *passthrough_addr : *serve_addr;
-            config.upstream_name = "localhost";
-            config.upstream_tls = &*upstream_tls;
-            apply_timeouts(config, args);
-            config.outputs = outputs->get();
-            config.state = &state;
-            auto ep = std::make_unique<ProxyEndpoint>(loop.get(), registry, config, *rt);
-            auto ok = ep->listen();
-            listeners.push_back({plan.protocol, std::move(ep)});
-            if (!ok) {
-                return give_up("scenario " + plan.names[i] + " (" +
-                                   std::string(protocol_label(plan.protocol)) + "): " + ok.error() +
-                                   " (choose another base port)",
-                               1);
-            }
-            state.add_endpoint(listeners.back().endpoint.get());
-        }
+    if (!started) {
+        return give_up(started.error().message, started.error().exit_code);
     }
+    const auto& listeners = (*started)->listeners();
     auto admin = start_admin(args, bridge, state);
     if (!admin) {
         return give_up(admin.error(), 2);
@@ -366,14 +228,23 @@ int run_lab_command(const CommandLine& cl) {
             return give_up("cannot write the --ports-json file", 1);
         }
     }
-    print_table(listeners, **lab, host == "127.0.0.1" ? "localhost" : host, upstream_lines);
+    print_table(listeners, **lab, host == "127.0.0.1" ? "localhost" : host,
+                (*started)->upstream_lines());
     if (*admin) {
         std::cout << "tlslab lab: admin API on http://" << (*admin)->address()
                   << " (tlslab ctl --admin " << (*admin)->address() << " listeners)\n";
     }
-    for (const auto& plan : plans) {
-        std::cout << "tlslab lab: " << protocol_label(plan.protocol) << " listening on " << host
-                  << ":" << plan.base_port << "-" << plan.base_port + plan.names.size() - 1 << "\n";
+    for (auto p : protocols) {
+        std::vector<std::uint16_t> ports;
+        for (const auto& l : listeners) {
+            if (l.protocol == p) {
+                ports.push_back(l.endpoint->bound_port());
+            }
+        }
+        if (!ports.empty()) {
+            std::cout << "tlslab lab: " << protocol_label(p) << " listening on " << host << ":"
+                      << ports.front() << "-" << ports.back() << "\n";
+        }
     }
     std::cout << std::flush;
     spdlog::info("lab: {} scenario listeners", listeners.size());
@@ -382,12 +253,7 @@ int run_lab_command(const CommandLine& cl) {
             (*admin)->stop();
         }
         bridge.close();
-        for (auto& l : listeners) {
-            l.endpoint->close();
-        }
-        for (auto& serve : serves) {
-            serve->close();
-        }
+        (*started)->close();
         registry.close_all("shutting down");
     });
     return 0;

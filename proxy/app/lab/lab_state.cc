@@ -1,5 +1,6 @@
 #include <ranges>
 
+#include <certs/pem.h>
 #include <proxy/app/lab/lab_state.h>
 #include <proxy/app/lab/proxy_endpoint.h>
 #include <proxy/app/outputs/record_json.h>
@@ -196,6 +197,40 @@ ApiReply LabState::sessions() const {
                           {"detail", r.detail}});
     }
     return {200, {{"live", live}, {"recent", recent}}};
+}
+
+ApiReply LabState::sessions_of(const std::string& listener, std::uint64_t after) const {
+    auto it = endpoints_.find(listener);
+    if (it == endpoints_.end()) {
+        return error(404, "no listener '" + listener + "'");
+    }
+    std::uint16_t port = it->second->bound_port();
+    std::size_t live = 0;
+    registry_.for_each([&](const net::Session& s) { live += s.label() == listener ? 1 : 0; });
+    nlohmann::json records = nlohmann::json::array();
+    for (const auto& r : recent_) { // oldest first
+        if (r->id > after && r->listen_port == port) {
+            records.push_back(to_json(*r));
+        }
+    }
+    return {200, {{"listener", listener}, {"live", live}, {"records", records}}};
+}
+
+ApiReply LabState::lab_info() const {
+    std::string pem = certs::to_pem(lab_.ca().cert());
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& n : lab_.identity().hostnames) {
+        names.push_back(n);
+    }
+    nlohmann::json ips = nlohmann::json::array();
+    for (const auto& n : lab_.identity().ips) {
+        ips.push_back(n);
+    }
+    return {200,
+            {{"ca_path", lab_.ca().cert_path().string()},
+             {"ca_pem", pem},
+             {"dns_names", names},
+             {"ip_addresses", ips}}};
 }
 
 ApiReply LabState::session(std::uint64_t id) const {

@@ -55,6 +55,11 @@ class LabState {
     ApiReply add_rule(const nlohmann::json& body);
     ApiReply delete_rule(std::uint64_t id);
     ApiReply sessions() const;
+    // sessions_of: {"live": N, "records": [whole records newer than `after`, oldest first]} of
+    // one listener (404 for an unknown one).
+    ApiReply sessions_of(const std::string& listener, std::uint64_t after) const;
+    // lab_info: the lab CA (path and PEM) and the names the lab answers to.
+    ApiReply lab_info() const;
     ApiReply session(std::uint64_t id) const;
     ApiReply metrics() const;
 
