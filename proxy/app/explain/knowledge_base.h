@@ -7,6 +7,7 @@
 // time; matching is forgiving of what users paste (line breaks, localised prefixes, hex codes,
 // driver wrappers around the TLS library's text).
 
+#include <cstddef>
 #include <expected>
 #include <string>
 #include <string_view>
@@ -17,6 +18,14 @@ namespace proxy::app::explain {
 struct Source {
     std::string kind; // "observed" (a matrix run of ours), "documentation", "source"
     std::string ref;  // the test or expectations file, the URL or the repository path
+};
+
+// Observation: where a matrix run of ours saw the message: the driver (probe name), the
+// configuration and the scenarios of the rows (tests/integration/expectations/*.json).
+struct Observation {
+    std::string driver;                 // "tedious19", "odbc", "psql", ...
+    std::string config;                 // "defaults", "lab-ca", "verify-full", ...
+    std::vector<std::string> scenarios; // the rows' scenarios
 };
 
 struct Entry {
@@ -31,6 +40,17 @@ struct Entry {
     std::vector<std::string> fix;       // the fix, in the seed's order
     std::string reproduce;              // the tlslab command that reproduces it
     Source source;
+    std::string settings;              // the client settings that produce it, in words
+    std::vector<Observation> observed; // where our matrix runs saw it (may be empty)
+    double weight = 1.0; // < 1 for a wrapper that says little on its own ("error: 35 - ...")
+};
+
+// Family: a kind of failure; its meaning and fix are the defaults of the entries in it.
+struct Family {
+    std::string name;    // "cert-untrusted"
+    std::string title;   // "The server's certificate is not trusted"
+    std::string meaning; // what it means, in plain words
+    std::vector<std::string> fix;
 };
 
 struct Match {
@@ -45,17 +65,39 @@ class KnowledgeBase {
     // builtin: the embedded knowledge/errors.json (parsed once; a broken file fails the build's
     // tests, never a user's run).
     static const KnowledgeBase& builtin();
+    // builtin_error: why the embedded file did not parse ("" when it did; then builtin() is
+    // empty). The tests assert it is empty.
+    static const std::string& builtin_error();
+    // builtin_json: the embedded knowledge/errors.json, as compiled in.
+    static std::string_view builtin_json();
 
     // match: the entries that explain `pasted`, best first; empty when none does.
     std::vector<Match> match(std::string_view pasted) const;
     const std::vector<Entry>& entries() const { return entries_; }
+    const std::vector<Family>& families() const { return families_; }
+    const Family* family(std::string_view name) const;
 
   private:
+    // A compiled pattern: its normalised parts, which must appear in this order.
+    using Pattern = std::vector<std::string>;
     std::vector<Entry> entries_;
+    std::vector<std::vector<Pattern>> compiled_; // compiled_[i]: the patterns of entries_[i]
+    std::vector<Family> families_;
 };
 
-// normalise: what matching compares: lower case, whitespace runs as one space, hex codes,
-// numbers, ports, host names and quotes reduced, localised prefixes dropped.
+// The pasted text is cut to this many bytes before matching (a pasted stack trace has its
+// error near the top); matching time is bounded by it.
+inline constexpr std::size_t kMaxPastedBytes = 64 * 1024;
+
+// normalise: what matching compares (see knowledge/README.md): ASCII lower case; line breaks
+// and whitespace runs as one space; curly quotes and the ellipsis as ASCII; a hyphen between
+// letters as a space ("self-signed" = "self signed"); driver wrappers ("[Microsoft][ODBC Driver
+// 18 for SQL Server]", "[unixODBC]", "[FreeTDS]", SQLSTATE "[08001]") dropped; volatile parts
+// reduced: IPv4 and bracketed IPv6 addresses to <ip>, ":PORT" to ":<port>", timestamps to
+// <time>, GUIDs (ClientConnectionId) to <id>, "conn=N" to "conn=<n>", unquoted paths to
+// <path>, a quoted token without spaces (a host name, a path, a user) to '*' or "*"; a negative
+// 32-bit decimal HRESULT as SSMS prints it (-2146893019) as its hex form (0x80090325). Hex
+// codes (0x80090325, error:0A000086) are otherwise kept.
 std::string normalise(std::string_view pasted);
 
 } // namespace proxy::app::explain
