@@ -6,9 +6,9 @@ to the end without an error (<body data-ready="1" data-errors="0">, an empty #pa
 no inconsistency banner, show the summary numbers of the JSON and one cell per cell of the JSON.
 A screenshot of each page is kept (see ARTIFACTS).
 
-page_for() makes the page. Until `tlslab matrix` writes report.html, it is rendered by the
-unit-test binary's hidden "[.html-export]" case (render_report_html on the given report.json);
-switch page_for() to the real command then, and the checks stay as they are.
+page_for() makes the page of a hand-checked vector with the unit-test binary's hidden
+"[.html-export]" case (render_report_html on the given report.json); test_a_real_matrix_page
+checks the page a real `tlslab matrix` run wrote, with real drivers, the same way.
 
 Environment: TLSLAB_BIN (as everywhere in this suite) locates the build; TLSLAB_REPORT_TESTS_BIN
 overrides the unit-test binary (default: <build>/tests/proxy/proxy_report_tests);
@@ -29,6 +29,7 @@ import jsonschema
 import pytest
 
 from harness import REPO, default_bin
+from matrix_run import run_matrix, validate
 
 VECTORS = sorted((REPO / "tests" / "proxy" / "app" / "report" / "vectors").glob("*.json"))
 SCHEMA = REPO / "schemas" / "report-v1.schema.json"
@@ -236,3 +237,30 @@ def test_a_cell_link_opens_its_details(tmp_path):
     for expected in (cell["id"], cell["driver_result"]["error"], cell["proxy"]["outcome"],
                      cell["verdict"]):
         assert re.sub(r"\s+", " ", str(expected)) in text, expected
+
+
+def test_a_real_matrix_page(tlslab_bin, state_dir, tmp_path):
+    """The page `tlslab matrix` itself wrote, for real drivers of all three protocols: it runs
+    clean, its summary is the report's, every cell is there with its verdict; a screenshot is
+    kept (real-matrix.png)."""
+    r = run_matrix(tlslab_bin, state_dir, tmp_path / "run", "--driver", "tedious19",
+                   "--driver", "psycopg2", "--driver", "pymysql", "--config", "lab-ca",
+                   "--config", "trust-server-certificate", "--config", "verify-full",
+                   "--config", "require", "--config", "verify-identity", "--config", "required",
+                   "--scenarios", "valid,self-signed,expired,wrong-host,encrypt-off,"
+                   "mysql-ssl-hidden")
+    assert r.returncode == 0, r.describe()
+    report = r.report
+    validate(report)
+    page = r.out / "report.html"
+    dom = PageDom(dump_dom(page, tmp_path))
+    assert_page_ran_clean(dom)
+    assert dom.banner_hidden is True, f"inconsistency banner shown: {dom.banner_text.strip()}"
+    assert {k: v.strip() for k, v in dom.summary.items()} == expected_summary(report)
+    shown = {int(c["data-cell"]): c.get("data-verdict") for c in dom.cells}
+    assert shown == {i: c["verdict"] for i, c in enumerate(report["cells"])}
+    verdicts = set(shown.values())
+    assert {"accepted-correctly", "refused-correctly", "accepted-broken", "downgraded"} <= verdicts
+    png = screenshot(page, tmp_path, ARTIFACTS / "real-matrix.png")
+    assert png.stat().st_size > 30_000
+    shutil.copyfile(page, ARTIFACTS / "real-matrix.html")
