@@ -4,6 +4,17 @@
 // accepts, now falls back to plaintext, same verdict but a different error text, ...), with the
 // drivers' versions of both runs. A cell that got worse makes the comparison fail (tlslab diff
 // exits 1), so a pipeline can gate on it.
+//
+// Theory of operation. Both reports are checked (format, version, cells) and their cells keyed
+// by (protocol, driver, config, scenario). Drivers of the old run are first given the name they
+// have in the new run: DiffOptions::driver_map, then the same name, then, for a protocol where
+// each run has exactly one driver left, that one (an upgrade run under a new name). Paired
+// cells are classified by their verdicts; a cell whose verdict did not change is compared by
+// its label and its driver's error text with the volatile parts (ports, connection ids,
+// addresses, times, durations, temporary paths) normalised away. Every changed cell is rated
+// worse, better or neutral by the verdict's rank: accepted-broken and downgraded are the worst,
+// refused-good next, the two correct verdicts best; not-judged transitions are neutral.
+// Diff::document holds everything; the text and HTML renderings read only the document.
 
 #include <expected>
 #include <map>
@@ -19,6 +30,9 @@ struct DiffOptions {
     // Without it, drivers pair by name; when each run has exactly one driver per protocol and
     // the names differ, those pair.
     std::map<std::string, std::string> driver_map;
+    // How the reports are named in messages and in the document (their file names).
+    std::string old_label = "old report";
+    std::string new_label = "new report";
 };
 
 struct Diff {
@@ -26,10 +40,23 @@ struct Diff {
     bool worse = false;      // at least one cell got worse
 };
 
+// diff_reports compares two reports; an input that is not a version-1 tlslab matrix report is
+// an error naming the report (its label) and what is wrong.
 std::expected<Diff, std::string> diff_reports(const nlohmann::json& old_report,
                                               const nlohmann::json& new_report,
                                               const DiffOptions& options = {});
-std::string render_diff_text(const Diff& diff);
+
+// render_diff_text is the terminal form: the drivers' versions, each non-empty group with a line
+// per cell, a one-line verdict. colour adds ANSI colours (for a terminal only).
+std::string render_diff_text(const Diff& diff, bool colour = false);
+
+// render_diff_html is one self-contained page (inline CSS, no scripts fetched, no network).
 std::string render_diff_html(const Diff& diff);
+
+// normalise_error_text replaces the parts of a driver's error that differ from run to run
+// (ports, connection and process ids, long hex values and addresses, dates and times,
+// durations, temporary paths) with placeholders and collapses white space, so that two runs'
+// texts compare equal when only those parts differ.
+std::string normalise_error_text(const std::string& text);
 
 } // namespace proxy::app::report
