@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import stat
 import subprocess
 import time
@@ -249,3 +250,45 @@ def test_list_drivers(tlslab_bin):
     assert cp.returncode == 0, cp.stderr
     for name in ("tedious19", "tedious14", "jdbc9", "psql", "node-pg80", "mysql2-v2"):
         assert re.search(rf"^{re.escape(name)} ", cp.stdout, re.M), cp.stdout
+
+
+def test_a_terminal_gets_a_progress_bar(tlslab_bin, state_dir, tmp_path, mine):
+    """On a terminal (a pty made by script(1)) the cells show as one progress bar on stderr
+    instead of a line each; the summary is the same."""
+    cmd = [str(tlslab_bin), "--state-dir", str(state_dir), "matrix", "--out",
+           str(tmp_path / "out"), "--protocol", "postgres", "--driver",
+           f"mine={mine} {{host}} {{port}} {{ca}}", "--config", "verify-full=verify-full",
+           "--scenarios", "valid,self-signed,expired"]
+    cp = subprocess.run(["script", "-qec", " ".join(map(shlex_quote, cmd)), "/dev/null"],
+                        stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    out = cp.stdout.decode(errors="replace")  # bytes: text mode would turn \r into \n
+    assert cp.returncode == 0, out
+    assert re.search(r"\r\x1b\[K\[#+\.*\] 3/3 ", out), repr(out[-2000:])
+    assert not re.search(r"^\[\d+/\d+\] ", out, re.M)
+    assert "tlslab matrix: 3 cells: 3 passed" in out
+
+
+def test_interrupted_run_keeps_the_cells_that_ran(tlslab_bin, state_dir, tmp_path):
+    """Ctrl-C: the cell that runs finishes, no new one starts, the report holds what ran, and
+    the exit status says it was interrupted."""
+    out = tmp_path / "out"
+    p = subprocess.Popen([str(tlslab_bin), "--state-dir", str(state_dir), "matrix", "--out",
+                          str(out), "--protocol", "tds", "--driver", "slow=sleep 3",
+                          "--scenarios", "valid,self-signed,expired,wrong-host"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4.5)  # the lab is up and the sanity cell runs (or has just run)
+        p.send_signal(2)
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, stdout + stderr
+    assert "interrupted" in stderr
+    cells = json.loads((out / "report.json").read_text())["cells"]
+    assert 1 <= len(cells) < 4, [c["id"] for c in cells]
+
+
+def shlex_quote(s: str) -> str:
+    return shlex.quote(s)

@@ -5,7 +5,9 @@
 // through --admin), and where the report goes. The run is MatrixRunner's; verdicts and the
 // report's shape are proxy/app/report's.
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -35,6 +37,14 @@ namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+
+// Against a running lab there is no event loop here to catch Ctrl-C: a flag the runner reads
+// between cells (the drivers run in process groups of their own, so the terminal's SIGINT
+// does not reach them; each ends within its time limit).
+std::atomic<bool> interrupted{false};
+extern "C" void on_interrupt(int /*signum*/) {
+    interrupted.store(true);
+}
 
 std::string utc_now(const char* format = "%Y-%m-%dT%H:%M:%SZ") {
     std::time_t t = std::time(nullptr);
@@ -406,6 +416,11 @@ int run_matrix_command(const CommandLine& cl) {
     std::string token;
     std::optional<std::string> mysql_flavour;
     if (args.count("admin") != 0) {
+        struct sigaction sa {};
+        sa.sa_handler = on_interrupt;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, nullptr);
+        sigaction(SIGTERM, &sa, nullptr);
         admin_address = args["admin"].as<std::string>();
         const char* env_token = std::getenv("TLSLAB_ADMIN_TOKEN");
         token = args.count("admin-token") != 0 ? args["admin-token"].as<std::string>()
@@ -476,7 +491,7 @@ int run_matrix_command(const CommandLine& cl) {
     Progress progress(isatty(STDERR_FILENO) == 1 && isatty(STDOUT_FILENO) == 1);
     matrix::MatrixRunner runner(
         **client, plan, [&](const matrix::CellEvent& e) { progress.event(e); },
-        [&] { return own_lab && own_lab->stopped(); });
+        [&] { return interrupted.load() || (own_lab && own_lab->stopped()); });
     auto result = runner.run();
     progress.clear();
     if (own_lab) {
