@@ -41,7 +41,8 @@ namespace fs = std::filesystem;
 // Against a running lab there is no event loop here to catch Ctrl-C: a flag the runner reads
 // between cells (the drivers run in process groups of their own, so the terminal's SIGINT
 // does not reach them; each ends within its time limit).
-std::atomic<bool> interrupted{false};
+std::atomic<bool> interrupted{
+    false}; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): set by the signal handler
 extern "C" void on_interrupt(int /*signum*/) {
     interrupted.store(true);
 }

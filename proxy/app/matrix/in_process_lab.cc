@@ -28,9 +28,13 @@ InProcessLab::start(const LabOptions& lab_options, const LabPlanOptions& plan,
     auto listeners =
         LabListeners::start(self->loop_->get(), *self->registry_, *self->lab_, *self->outputs_,
                             *self->state_, *self->upstream_tls_, plan);
+    if (listeners) {
+        self->listeners_ = std::move(*listeners);
+    }
+    // give_up: close what was opened, and let the loop run their close callbacks.
     auto give_up = [&](const std::string& why) {
-        if (listeners) {
-            (*listeners)->close();
+        if (self->listeners_) {
+            self->listeners_->close();
         }
         self->bridge_->close();
         self->loop_->drain();
@@ -39,7 +43,6 @@ InProcessLab::start(const LabOptions& lab_options, const LabPlanOptions& plan,
     if (!listeners) {
         return give_up(listeners.error().message);
     }
-    self->listeners_ = std::move(*listeners);
     AdminServer::Config admin_config;
     admin_config.listen = {"127.0.0.1", 0};
     auto admin = AdminServer::start(admin_config, *self->bridge_, *self->state_);
@@ -69,6 +72,9 @@ void InProcessLab::stop() {
     if (admin_) {
         admin_->stop();
     }
+    if (!thread_.joinable()) {
+        return; // start() gave up before the loop ran
+    }
     if (!stopped_.load()) {
         bridge_->post([this] {
             loop_->stop_watching_signals();
@@ -77,9 +83,7 @@ void InProcessLab::stop() {
             registry_->close_all("the matrix is done");
         });
     }
-    if (thread_.joinable()) {
-        thread_.join();
-    }
+    thread_.join();
 }
 
 InProcessLab::~InProcessLab() {

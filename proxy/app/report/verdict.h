@@ -9,6 +9,8 @@
 //   logged in over TLS:  scenario expects accept -> accepted-correctly, else accepted-broken
 //   did not log in:      scenario expects reject -> refused-correctly, else refused-good
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,9 +31,9 @@ std::string to_string(Verdict v);
 std::optional<Verdict> verdict_from_string(const std::string& s);
 // passed: true for the two correct verdicts, false for the three wrong ones, none for NotJudged.
 std::optional<bool> passed(Verdict v);
-inline constexpr Verdict kAllVerdicts[] = {Verdict::AcceptedCorrectly, Verdict::RefusedCorrectly,
-                                           Verdict::AcceptedBroken,    Verdict::RefusedGood,
-                                           Verdict::Downgraded,        Verdict::NotJudged};
+inline constexpr std::array<Verdict, 6> kAllVerdicts = {
+    Verdict::AcceptedCorrectly, Verdict::RefusedCorrectly, Verdict::AcceptedBroken,
+    Verdict::RefusedGood,       Verdict::Downgraded,       Verdict::NotJudged};
 
 // DriverResult: what the driver's program told, read by the driver contract.
 struct DriverResult {

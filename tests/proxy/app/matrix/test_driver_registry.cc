@@ -1,5 +1,8 @@
 // The probes' registry as shipped, bad registries as errors, and the --driver / --config forms.
 
+#include <fstream>
+#include <random>
+
 #include <catch2/catch.hpp>
 
 #include <proxy/app/matrix/driver_registry.h>
@@ -70,4 +73,39 @@ TEST_CASE("--driver and --config forms", "[matrix]") {
     REQUIRE(empty);
     CHECK(empty->args == std::string());
     CHECK_FALSE(parse_config_option("=x"));
+}
+
+TEST_CASE("a mangled registry is an error value, never a crash", "[matrix]") {
+    std::filesystem::path probes = std::filesystem::path(TLSLAB_SOURCE_DIR) / "probes";
+    std::string text(std::filesystem::file_size(probes / "drivers.json"), '\0');
+    std::ifstream in(probes / "drivers.json", std::ios::binary);
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    REQUIRE(text.size() > 1000);
+    std::mt19937 rng(7);
+    int parsed = 0;
+    for (int round = 0; round < 300; ++round) {
+        std::string m = text;
+        for (int edits = 0; edits < 1 + round % 8; ++edits) {
+            std::size_t at = rng() % m.size();
+            switch (rng() % 3) {
+            case 0:
+                m[at] = static_cast<char>(rng() % 256);
+                break;
+            case 1:
+                m.erase(at, rng() % 40);
+                break;
+            default:
+                m.insert(at, "{\"configs\": 5, \"sanity\": [], ");
+                break;
+            }
+        }
+        auto r = DriverRegistry::parse(m, probes);
+        parsed += r ? 1 : 0;
+        if (r) {
+            for (const auto& d : r->drivers()) {
+                CHECK_FALSE(d.configs.empty());
+            }
+        }
+    }
+    CHECK(parsed < 300);
 }

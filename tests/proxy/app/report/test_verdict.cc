@@ -1,6 +1,8 @@
 // The verdict of a matrix cell: the driver contract read from real probe output, the lab's
 // records read from record JSON as the lab writes it, and every rule of judge().
 
+#include <random>
+
 #include <catch2/catch.hpp>
 
 #include <proxy/app/report/verdict.h>
@@ -137,4 +139,41 @@ TEST_CASE("judge: every verdict", "[verdict]") {
         CHECK(verdict_from_string(to_string(v)) == v);
     }
     CHECK_FALSE(verdict_from_string("passed"));
+}
+
+TEST_CASE("hostile driver output and records: read, never a crash", "[verdict]") {
+    // A driver prints anything: binary, broken JSON, JSON of every type where fields belong.
+    std::mt19937 rng(20261129);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (int round = 0; round < 2000; ++round) {
+        std::string out(static_cast<std::size_t>(round % 300), '\0');
+        for (auto& c : out) {
+            c = static_cast<char>(byte(rng));
+        }
+        if (round % 3 == 0) {
+            out = "{\"connected\": " + out;
+        }
+        auto d = read_driver_output(
+            out, out, round % 5 == 0 ? std::nullopt : std::optional(round % 3), round % 7 == 0);
+        CHECK((d.connected || d.not_judged || !d.connected));
+    }
+    for (const char* line :
+         {R"({"connected": "yes", "error_code": [1], "error": 5, "version": {}, "ssl": "no"})",
+          R"({"connected": null})", R"({"connected": true, "unsupported_mode": "true"})",
+          R"([{"connected": true}])", "{\"connected\": true, \"error\": \"\\ud800\"}"}) {
+        INFO(line);
+        auto d = read_driver_output(line, "", 0, false);
+        (void)to_json(d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    // Records whose fields have the wrong types.
+    json bad = json::array({json(nullptr),
+                            json(5),
+                            json::object(),
+                            {{"outcome", 7}, {"alert", "x"}, {"client_leg", {{"tls", 3}}}},
+                            {{"outcome", "login-encrypted"},
+                             {"login", {{"password_length", "twelve"}, {"user_name", 1}}},
+                             {"mysql", {{"password_read", "yes"}}}}});
+    auto p = read_proxy_facts(bad, true);
+    CHECK(p.sessions == 3);
+    CHECK(p.outcome == "login-encrypted");
 }
