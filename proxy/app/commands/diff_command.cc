@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <proxy/app/commands/diff_command.h>
+#include <proxy/app/report/diff_render.h>
 #include <proxy/app/report/report_diff.h>
 
 namespace proxy::app {

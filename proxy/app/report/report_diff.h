@@ -10,11 +10,12 @@
 // have in the new run: DiffOptions::driver_map, then the same name, then, for a protocol where
 // each run has exactly one driver left, that one (an upgrade run under a new name). Paired
 // cells are classified by their verdicts; a cell whose verdict did not change is compared by
-// its label and its driver's error text with the volatile parts (ports, connection ids,
-// addresses, times, durations, temporary paths) normalised away. Every changed cell is rated
-// worse, better or neutral by the verdict's rank: accepted-broken and downgraded are the worst,
-// refused-good next, the two correct verdicts best; not-judged transitions are neutral.
-// Diff::document holds everything; the text and HTML renderings read only the document.
+// its label, its error code and its driver's error text with the volatile parts (ports,
+// connection ids, addresses, times, durations, temporary paths) normalised away
+// (error_text.h). Every changed cell is rated worse, better or neutral by the verdict's rank:
+// downgraded is the worst, accepted-broken next, then refused-good, the two correct verdicts
+// best; not-judged transitions are neutral. Diff::document holds everything; the text and HTML
+// renderings (diff_render.h) read only the document.
 
 #include <expected>
 #include <map>
@@ -45,18 +46,5 @@ struct Diff {
 std::expected<Diff, std::string> diff_reports(const nlohmann::json& old_report,
                                               const nlohmann::json& new_report,
                                               const DiffOptions& options = {});
-
-// render_diff_text is the terminal form: the drivers' versions, each non-empty group with a line
-// per cell, a one-line verdict. colour adds ANSI colours (for a terminal only).
-std::string render_diff_text(const Diff& diff, bool colour = false);
-
-// render_diff_html is one self-contained page (inline CSS, no scripts fetched, no network).
-std::string render_diff_html(const Diff& diff);
-
-// normalise_error_text replaces the parts of a driver's error that differ from run to run
-// (ports, connection and process ids, long hex values and addresses, dates and times,
-// durations, temporary paths) with placeholders and collapses white space, so that two runs'
-// texts compare equal when only those parts differ.
-std::string normalise_error_text(const std::string& text);
 
 } // namespace proxy::app::report
