@@ -37,7 +37,7 @@ void print_table(const std::vector<LabListener>& listeners, const Lab& lab, cons
         postgres = postgres || l.protocol == scenarios::Protocol::Postgres;
         mysql = mysql || l.protocol == scenarios::Protocol::Mysql;
         std::printf("%-6u %-9s %-24s %-7s %s\n", l.endpoint->bound_port(),
-                    std::string(protocol_label(l.protocol)).c_str(), s.name.c_str(),
+                    std::string(scenarios::to_string(l.protocol)).c_str(), s.name.c_str(),
                     std::string(scenarios::to_string(s.expect)).c_str(), s.expect_detail.c_str());
     }
     std::string ca = lab.ca().cert_path().string();
@@ -168,7 +168,7 @@ int run_lab_command(const CommandLine& cl) {
                        {scenarios::Protocol::Mysql, args["mysql-base-port"].as<unsigned>()}};
     for (const auto& [protocol, port] : plan.base_ports) {
         if (port == 0) {
-            std::cerr << "tlslab lab: the " << protocol_label(protocol)
+            std::cerr << "tlslab lab: the " << scenarios::to_string(protocol)
                       << " base port must be from 1 to 65535\n";
             return 2;
         }
@@ -213,11 +213,11 @@ int run_lab_command(const CommandLine& cl) {
     if (args.count("ports-json") != 0) {
         nlohmann::json ports = nlohmann::json::object();
         for (auto p : protocols) {
-            ports[std::string(protocol_label(p))] = nlohmann::json::object();
+            ports[std::string(scenarios::to_string(p))] = nlohmann::json::object();
         }
         for (const auto& l : listeners) {
-            ports[std::string(protocol_label(l.protocol))][l.endpoint->scenario()->scenario.name] =
-                l.endpoint->bound_port();
+            ports[std::string(scenarios::to_string(l.protocol))]
+                 [l.endpoint->scenario()->scenario.name] = l.endpoint->bound_port();
         }
         std::ofstream out(args["ports-json"].as<std::string>());
         out << ports.dump(2) << "\n";
@@ -242,8 +242,8 @@ int run_lab_command(const CommandLine& cl) {
             }
         }
         if (!ports.empty()) {
-            std::cout << "tlslab lab: " << protocol_label(p) << " listening on " << host << ":"
-                      << ports.front() << "-" << ports.back() << "\n";
+            std::cout << "tlslab lab: " << scenarios::to_string(p) << " listening on " << host
+                      << ":" << ports.front() << "-" << ports.back() << "\n";
         }
     }
     std::cout << std::flush;

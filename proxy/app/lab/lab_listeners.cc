@@ -2,20 +2,6 @@
 
 namespace proxy::app {
 
-std::string_view protocol_label(scenarios::Protocol p) {
-    switch (p) {
-    case scenarios::Protocol::Tds:
-        return "tds";
-    case scenarios::Protocol::Postgres:
-        return "postgres";
-    case scenarios::Protocol::Tls:
-        return "tls";
-    case scenarios::Protocol::Mysql:
-        return "mysql";
-    }
-    return "?";
-}
-
 std::string listener_id(scenarios::Protocol p, const std::string& scenario) {
     // The scenario's name for TDS (as before PostgreSQL came), "pg:NAME" for PostgreSQL,
     // "my:NAME" for MySQL; the admin API and the rules address listeners by these.
@@ -72,7 +58,7 @@ LabListeners::start(uv_loop_t* loop, net::SessionRegistry& registry, Lab& lab, L
             }
         }
         if (base != 0 && base + mine.size() > 65536) {
-            return fail("the " + std::string(protocol_label(protocol)) +
+            return fail("the " + std::string(scenarios::to_string(protocol)) +
                             " base port leaves no room for " + std::to_string(mine.size()) +
                             " listeners",
                         2);
@@ -147,8 +133,9 @@ LabListeners::start(uv_loop_t* loop, net::SessionRegistry& registry, Lab& lab, L
             auto ok = ep->listen();
             self->listeners_.push_back({protocol, std::move(ep)});
             if (!ok) {
-                return fail("scenario " + mine[i] + " (" + std::string(protocol_label(protocol)) +
-                                "): " + ok.error() + " (choose another base port)",
+                return fail("scenario " + mine[i] + " (" +
+                                std::string(scenarios::to_string(protocol)) + "): " + ok.error() +
+                                " (choose another base port)",
                             1);
             }
             state.add_endpoint(self->listeners_.back().endpoint.get());

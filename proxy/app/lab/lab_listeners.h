@@ -42,7 +42,6 @@ struct LabStartError {
     int exit_code = 1; // 2: the user's input (a name, a port range)
 };
 
-std::string_view protocol_label(scenarios::Protocol p);
 // listener_id: "expired", "pg:expired", "my:expired".
 std::string listener_id(scenarios::Protocol p, const std::string& scenario);
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <proxy/app/report/diff_render.h>
+#include <proxy/app/report/html_text.h>
 
 namespace proxy::app::report {
 
@@ -174,32 +175,6 @@ std::string pad(const std::string& s, std::size_t width) {
     return s.size() >= width ? s + "  " : s + std::string(width - s.size() + 2, ' ');
 }
 
-std::string html_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        case '\'':
-            out += "&#39;";
-            break;
-        default:
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
 std::string plural(std::int64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
@@ -347,7 +322,7 @@ std::string render_diff_html(const Diff& diff) {
     std::string out;
     out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
     out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-    out += "<title>" + html_escape(title) + "</title>\n";
+    out += "<title>" + escaped(title) + "</title>\n";
     out += R"(<style>
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1b1b1b; }
 h1 { font-size: 1.3em; }
@@ -366,15 +341,15 @@ p.summary.fine { background: #d4f3d4; }
 </head>
 <body>
 )";
-    out += "<h1>" + html_escape(title) + "</h1>\n";
+    out += "<h1>" + escaped(title) + "</h1>\n";
     out += std::string("<p class=\"summary ") + (diff.worse ? "worse" : "fine") + "\">" +
-           html_escape(doc_string(doc, "summary")) + "</p>\n";
+           escaped(doc_string(doc, "summary")) + "</p>\n";
     out += "<table class=\"context\">\n<tr><th>protocol</th><th>drivers</th><th>how "
            "paired</th></tr>\n";
     for (const auto& p : doc_array(doc, "pairing")) {
         PairWords w = pair_words(p);
-        out += "<tr><td>" + html_escape(w.protocol) + "</td><td>" + html_escape(w.versions) +
-               "</td><td>" + html_escape(w.note) + "</td></tr>\n";
+        out += "<tr><td>" + escaped(w.protocol) + "</td><td>" + escaped(w.versions) + "</td><td>" +
+               escaped(w.note) + "</td></tr>\n";
     }
     out += "</table>\n<table class=\"context\">\n";
     for (auto [name, ctx] :
@@ -382,11 +357,10 @@ p.summary.fine { background: #d4f3d4; }
         if (ctx == nullptr) {
             continue;
         }
-        out += std::string("<tr><td>") + name + "</td><td>" +
-               html_escape(doc_string(*ctx, "file")) + "</td><td>tlslab " +
-               html_escape(doc_string(*ctx, "tlslab_version")) + "</td><td>" +
-               html_escape(doc_string(*ctx, "started")) + "</td><td>" +
-               html_escape(doc_string(*ctx, "os")) + "</td></tr>\n";
+        out += std::string("<tr><td>") + name + "</td><td>" + escaped(doc_string(*ctx, "file")) +
+               "</td><td>tlslab " + escaped(doc_string(*ctx, "tlslab_version")) + "</td><td>" +
+               escaped(doc_string(*ctx, "started")) + "</td><td>" +
+               escaped(doc_string(*ctx, "os")) + "</td></tr>\n";
     }
     out += "</table>\n";
     for (const auto& g : doc_array(doc, "groups")) {
@@ -394,8 +368,8 @@ p.summary.fine { background: #d4f3d4; }
         if (cells.empty()) {
             continue;
         }
-        out += "<h2 id=\"" + html_escape(doc_string(g, "id")) + "\">" +
-               html_escape(doc_string(g, "heading")) + " (" + std::to_string(cells.size()) +
+        out += "<h2 id=\"" + escaped(doc_string(g, "id")) + "\">" +
+               escaped(doc_string(g, "heading")) + " (" + std::to_string(cells.size()) +
                ")</h2>\n<table>\n<tr><th></th><th>scenario</th><th>config</th><th>driver</th>"
                "<th>old</th><th>new</th><th>old error</th><th>new error</th></tr>\n";
         for (const auto& c : cells) {
@@ -409,17 +383,16 @@ p.summary.fine { background: #d4f3d4; }
                 driver = doc_string(c, "protocol") + "/" + doc_string(*o, "driver") + " -> " +
                          doc_string(c, "driver");
             }
-            out +=
-                "<tr class=\"" + html_escape(direction) + "\" title=\"" +
-                html_escape(doc_string(c, "id")) + "\"><td>" +
-                (direction == "neutral" ? std::string() : html_escape(direction)) + "</td><td>" +
-                html_escape(doc_string(c, "scenario")) + "</td><td>" +
-                html_escape(doc_string(c, "config")) + "</td><td>" + html_escape(driver) +
-                "</td><td>" + (has_old ? html_escape(side_words(*o)) : "&mdash;") + "</td><td>" +
-                (has_new ? html_escape(side_words(*n)) : "&mdash;") + "</td><td class=\"error\">" +
-                (has_old ? html_escape(doc_string(*o, "error")) : std::string()) +
-                "</td><td class=\"error\">" +
-                (has_new ? html_escape(doc_string(*n, "error")) : std::string()) + "</td></tr>\n";
+            out += "<tr class=\"" + escaped(direction) + "\" title=\"" +
+                   escaped(doc_string(c, "id")) + "\"><td>" +
+                   (direction == "neutral" ? std::string() : escaped(direction)) + "</td><td>" +
+                   escaped(doc_string(c, "scenario")) + "</td><td>" +
+                   escaped(doc_string(c, "config")) + "</td><td>" + escaped(driver) + "</td><td>" +
+                   (has_old ? escaped(side_words(*o)) : "&mdash;") + "</td><td>" +
+                   (has_new ? escaped(side_words(*n)) : "&mdash;") + "</td><td class=\"error\">" +
+                   (has_old ? escaped(doc_string(*o, "error")) : std::string()) +
+                   "</td><td class=\"error\">" +
+                   (has_new ? escaped(doc_string(*n, "error")) : std::string()) + "</td></tr>\n";
         }
         out += "</table>\n";
     }
