@@ -172,6 +172,7 @@ class DemoRunner {
             return;
         }
         finished_ = true;
+        child_.reset(); // a probe still running (the demo was stopped) is killed
         uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
         endpoint_.close();
         serve_.close();
@@ -201,9 +202,15 @@ class DemoRunner {
         if (current_ == 0) {
             argv.emplace_back("--trust-server-certificate");
         }
+        // The probe's standard error passes through to ours; it stays in our process group,
+        // so a Ctrl-C at the terminal reaches it too.
+        net::ChildOptions options;
+        options.argv = std::move(argv);
         child_ = std::make_unique<net::ChildProcess>(
-            loop_.get(), argv, [this](int, const std::string& out) { on_probe_done(out); });
-        if (!child_->start(failure_)) {
+            loop_.get(), std::move(options),
+            [this](const net::ChildResult& result) { on_probe_done(result.out); });
+        if (auto started = child_->start(); !started) {
+            failure_ = started.error();
             finish();
         }
     }

@@ -4,6 +4,10 @@
 // input empty, standard output and error captured (each bounded), stopped at the time limit
 // (SIGTERM to the whole group, SIGKILL two seconds later), so a driver that hangs or forks
 // helpers never outlives its cell.
+//
+// It is a blocking wrapper over net::run_child (net/child_process.h: one libuv ChildProcess on
+// a private loop of the calling thread), so the matrix's worker threads each run their cell's
+// driver on a loop of their own.
 
 #include <chrono>
 #include <optional>
