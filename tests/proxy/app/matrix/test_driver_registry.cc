@@ -56,7 +56,7 @@ TEST_CASE("a broken registry is an error naming what is wrong", "[matrix]") {
     CHECK_FALSE(DriverRegistry::load("/nonexistent"));
 }
 
-TEST_CASE("--driver and --config forms", "[matrix]") {
+TEST_CASE("the driver and config options: NAME, NAME=COMMAND, NAME=ARGS", "[matrix]") {
     auto byname = parse_driver_option("tedious19");
     REQUIRE(byname);
     CHECK_FALSE(byname->command);
