@@ -109,7 +109,9 @@ def test_get_endpoints_have_the_documented_shapes(clean, lab_ca):
     assert len(names) >= 20 and {"valid", "expired", "encrypt-off", "tds8-no-alpn"} <= set(names)
     for s in scenarios:
         assert set(s) == {"name", "description", "expect", "expect_detail", "passthrough",
-                          "protocols", "source"}, s
+                          "protocols", "source", "family", "seed", "dial"}, s
+        assert s["dial"] in ("name", "ip") and isinstance(s["seed"], list), s
+        assert all(set(w) == {"client", "text", "source"} for w in s["seed"]), s
         assert s["protocols"] and set(s["protocols"]) <= {"tds", "postgres", "mysql", "tls"}, s
         assert s["expect"] in ("accept", "reject"), s
 
@@ -225,6 +227,7 @@ ERROR_CASES = [
     ("GET", "/sessions/424242", None, 404, "no session 424242"),
     ("GET", "/sessions/abc", None, 404, "404"),
     ("GET", "/nowhere", None, 404, "404 for GET /nowhere"),
+    ("GET", "/sessions?listener=no-such-listener", None, 404, "no listener 'no-such-listener'"),
 ]
 
 
@@ -369,6 +372,28 @@ def test_switching_a_listener_changes_what_the_next_connection_meets(clean, lab_
     lab.admin.set_scenario("valid", "valid")
     res, recs = lab.probe("go", ca=lab_ca, encrypt="true")
     assert go_ok(res) and recs[-1]["scenario"] == "valid", res.describe()
+
+
+def test_lab_and_a_listeners_sessions_for_tools(clean, lab_ca):
+    """GET /lab: the lab CA (what tlslab matrix gives drivers as {ca}) and the lab's names.
+    GET /sessions?listener=ID&after=N: that listener's live sessions and its whole records newer
+    than session N, oldest first (how a matrix cell collects its sessions)."""
+    lab = clean
+    info = lab.admin.ok("GET", "/lab")
+    assert info["ca_pem"] == lab_ca.read_text(), info
+    assert "localhost" in info["dns_names"] and "127.0.0.1" in info["ip_addresses"], info
+    before = lab.admin.ok("GET", "/sessions?listener=valid")
+    assert before["listener"] == "valid" and before["live"] == 0, before
+    newest = max([r["id"] for r in before["records"]], default=0)
+    res, recs = lab.probe("go", ca=lab_ca, encrypt="true")
+    assert go_ok(res), res.describe()
+    after = lab.admin.ok("GET", f"/sessions?listener=valid&after={newest}")
+    assert [r["id"] for r in after["records"]] == [r["id"] for r in recs], (after, recs)
+    assert after["records"][0]["outcome"] == "login-encrypted"
+    assert after["records"][0]["login"]["user_name"] == "lab"
+    # another listener's sessions are not this one's
+    other = lab.admin.ok("GET", "/listeners")[1]["id"]
+    assert lab.admin.ok("GET", f"/sessions?listener={other}&after={newest}")["records"] == []
 
 
 # ---- rules -------------------------------------------------------------------------------------
