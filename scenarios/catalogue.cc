@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -159,8 +160,70 @@ std::optional<std::uint8_t> encryption_value(const std::string& name) {
     if (name == "strict") {
         return 0x04;
     }
+    // any other byte as hex, "0x05": an answer no client knows (unknown ENCRYPTION value)
+    if (name.size() == 4 && name[0] == '0' && (name[1] == 'x' || name[1] == 'X')) {
+        unsigned value = 0;
+        for (char c : name.substr(2)) {
+            value *= 16;
+            if (c >= '0' && c <= '9') {
+                value += static_cast<unsigned>(c - '0');
+            } else if (c >= 'a' && c <= 'f') {
+                value += static_cast<unsigned>(c - 'a' + 10);
+            } else if (c >= 'A' && c <= 'F') {
+                value += static_cast<unsigned>(c - 'A' + 10);
+            } else {
+                return std::nullopt;
+            }
+        }
+        return static_cast<std::uint8_t>(value);
+    }
     return std::nullopt;
 }
+
+bool valid_host_name(const std::string& n) {
+    if (n.empty() || n.size() > 253 || n.front() == '.' || n.back() == '.') {
+        return false;
+    }
+    return std::all_of(n.begin(), n.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    });
+}
+
+template <typename E, std::size_t N>
+std::optional<E> enum_from(const std::string& text, const std::array<E, N>& values) {
+    for (E v : values) {
+        if (to_string(v) == text) {
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+template <typename E, std::size_t N> std::string enum_names(const std::array<E, N>& values) {
+    std::string out;
+    for (std::size_t i = 0; i < N; ++i) {
+        out += (i == 0 ? "" : (i + 1 == N ? " or " : ", ")) + std::string(to_string(values[i]));
+    }
+    return out;
+}
+
+constexpr std::array kIssuers = {Issuer::LabCa,
+                                 Issuer::Self,
+                                 Issuer::UntrustedCa,
+                                 Issuer::UnsentIntermediate,
+                                 Issuer::NewRoot,
+                                 Issuer::CrossSigned,
+                                 Issuer::ExpiredIntermediate,
+                                 Issuer::ExpiredRootCrossSign,
+                                 Issuer::RetiredCa,
+                                 Issuer::DeepChain,
+                                 Issuer::NameConstrained};
+constexpr std::array kKeys = {KeyKind::Rsa, KeyKind::EcP256, KeyKind::EcP384, KeyKind::RsaPss,
+                              KeyKind::Ed25519};
+constexpr std::array kSerials = {Serial::Random, Serial::Random16Positive,
+                                 Serial::Random16Negative};
+constexpr std::array kSnis = {TlsPolicy::Sni::Ignore, TlsPolicy::Sni::Require,
+                              TlsPolicy::Sni::Known, TlsPolicy::Sni::Select};
 
 bool valid_version(const std::string& v) {
     return v.empty() || v == "1.0" || v == "1.1" || v == "1.2" || v == "1.3";
@@ -184,6 +247,62 @@ std::string_view to_string(Issuer i) {
         return "untrusted-ca";
     case Issuer::UnsentIntermediate:
         return "unsent-intermediate";
+    case Issuer::NewRoot:
+        return "new-root";
+    case Issuer::CrossSigned:
+        return "cross-signed";
+    case Issuer::ExpiredIntermediate:
+        return "expired-intermediate";
+    case Issuer::ExpiredRootCrossSign:
+        return "expired-root-cross-sign";
+    case Issuer::RetiredCa:
+        return "retired-ca";
+    case Issuer::DeepChain:
+        return "deep-chain";
+    case Issuer::NameConstrained:
+        return "name-constrained";
+    }
+    return "?";
+}
+
+std::string_view to_string(KeyKind k) {
+    switch (k) {
+    case KeyKind::Rsa:
+        return "rsa";
+    case KeyKind::EcP256:
+        return "ec-p256";
+    case KeyKind::EcP384:
+        return "ec-p384";
+    case KeyKind::RsaPss:
+        return "rsa-pss";
+    case KeyKind::Ed25519:
+        return "ed25519";
+    }
+    return "?";
+}
+
+std::string_view to_string(Serial s) {
+    switch (s) {
+    case Serial::Random:
+        return "random";
+    case Serial::Random16Positive:
+        return "random-16-positive";
+    case Serial::Random16Negative:
+        return "random-16-negative";
+    }
+    return "?";
+}
+
+std::string_view to_string(TlsPolicy::Sni s) {
+    switch (s) {
+    case TlsPolicy::Sni::Ignore:
+        return "ignore";
+    case TlsPolicy::Sni::Require:
+        return "require";
+    case TlsPolicy::Sni::Known:
+        return "known";
+    case TlsPolicy::Sni::Select:
+        return "select";
     }
     return "?";
 }
@@ -198,8 +317,34 @@ std::string_view to_string(Dial d) {
         return "name";
     case Dial::Ip:
         return "ip";
+    case Dial::Host:
+        return "host";
     }
     return "?";
+}
+
+std::string dial_name(const Scenario& s, const std::string& lab_host) {
+    switch (s.dial) {
+    case Dial::Name:
+        return lab_host;
+    case Dial::Ip:
+        return "127.0.0.1";
+    case Dial::Host:
+        return s.dial_host;
+    }
+    return lab_host;
+}
+
+std::vector<std::string> names_to_resolve(const Scenario& s) {
+    std::vector<std::string> out;
+    if (s.dial == Dial::Host) {
+        out.push_back(s.dial_host);
+    }
+    if (!s.tds.route_to_host.empty() &&
+        std::find(out.begin(), out.end(), s.tds.route_to_host) == out.end()) {
+        out.push_back(s.tds.route_to_host);
+    }
+    return out;
 }
 
 std::string_view to_string(Protocol p) {
@@ -263,6 +408,7 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
     const toml::table* tds = top.sub_table("tds");
     const toml::table* postgres = top.sub_table("postgres");
     const toml::table* mysql = top.sub_table("mysql");
+    const toml::table* fault = top.sub_table("fault");
     std::vector<std::string> protocols;
     bool has_protocols = top.texts("protocols", protocols);
     top.reject_unknown();
@@ -280,10 +426,17 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         return std::unexpected(origin + ": expect: must be \"accept\" or \"reject\"");
     }
     s.expect = expect == "accept" ? Expect::Accept : Expect::Reject;
-    if (dial != "name" && dial != "ip") {
-        return std::unexpected(origin + ": dial: must be \"name\" or \"ip\"");
+    if (dial == "name") {
+        s.dial = Dial::Name;
+    } else if (dial == "ip") {
+        s.dial = Dial::Ip;
+    } else if (valid_host_name(dial)) {
+        s.dial = Dial::Host;
+        s.dial_host = dial;
+    } else {
+        return std::unexpected(origin +
+                               ": dial: must be \"name\", \"ip\" or a host name (\"sql01\")");
     }
-    s.dial = dial == "ip" ? Dial::Ip : Dial::Name;
     if (has_protocols) {
         s.protocols.clear();
         for (const auto& name : protocols) {
@@ -319,32 +472,56 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         r.integer("key_bits", s.certificate.key_bits, 512, 16384);
         r.text("signature_hash", s.certificate.signature_hash);
         r.texts("extended_key_usage", s.certificate.extended_key_usage);
+        std::optional<int> nb_s, na_s;
+        r.optional_integer("not_before_seconds", nb_s, -2000000000L, 2000000000L);
+        r.optional_integer("not_after_seconds", na_s, -2000000000L, 2000000000L);
+        if (nb_s) {
+            s.certificate.not_before_seconds = *nb_s;
+        }
+        if (na_s) {
+            s.certificate.not_after_seconds = *na_s;
+        }
+        std::string serial = "random";
+        r.text("serial", serial);
+        r.boolean("basic_constraints_ca", s.certificate.basic_constraints_ca);
+        std::vector<std::string> key_usage;
+        if (r.texts("key_usage", key_usage)) {
+            s.certificate.key_usage = key_usage;
+        }
+        r.boolean("unknown_critical_extension", s.certificate.unknown_critical_extension);
+        r.integer("chain_depth", s.certificate.chain_depth, 0, 20);
         r.reject_unknown();
         if (!r.ok()) {
             return std::unexpected(r.error());
         }
-        if (issuer == "lab-ca") {
-            s.certificate.issuer = Issuer::LabCa;
-        } else if (issuer == "self") {
-            s.certificate.issuer = Issuer::Self;
-        } else if (issuer == "untrusted-ca") {
-            s.certificate.issuer = Issuer::UntrustedCa;
-        } else if (issuer == "unsent-intermediate") {
-            s.certificate.issuer = Issuer::UnsentIntermediate;
+        if (auto v = enum_from(issuer, kIssuers)) {
+            s.certificate.issuer = *v;
         } else {
-            r.fail("issuer", "must be lab-ca, self, untrusted-ca or unsent-intermediate");
+            r.fail("issuer", "must be " + enum_names(kIssuers));
         }
-        if (key == "rsa") {
-            s.certificate.key = KeyKind::Rsa;
-        } else if (key == "ec-p256") {
-            s.certificate.key = KeyKind::EcP256;
-        } else if (key == "ec-p384") {
-            s.certificate.key = KeyKind::EcP384;
+        if (auto v = enum_from(key, kKeys)) {
+            s.certificate.key = *v;
         } else {
-            r.fail("key", "must be rsa, ec-p256 or ec-p384");
+            r.fail("key", "must be " + enum_names(kKeys));
         }
-        if (s.certificate.not_after_days <= s.certificate.not_before_days) {
-            r.fail("not_after_days", "must be later than not_before_days");
+        if (auto v = enum_from(serial, kSerials)) {
+            s.certificate.serial = *v;
+        } else {
+            r.fail("serial", "must be " + enum_names(kSerials));
+        }
+        long not_before = s.certificate.not_before_seconds.value_or(
+            static_cast<long>(s.certificate.not_before_days) * 86400);
+        long not_after = s.certificate.not_after_seconds.value_or(
+            static_cast<long>(s.certificate.not_after_days) * 86400);
+        if (not_after <= not_before) {
+            r.fail(s.certificate.not_after_seconds ? "not_after_seconds" : "not_after_days",
+                   "must be later than the start of validity");
+        }
+        if (s.certificate.issuer == Issuer::DeepChain && s.certificate.chain_depth < 1) {
+            r.fail("chain_depth", "deep-chain needs at least one intermediate");
+        }
+        if (s.certificate.issuer != Issuer::DeepChain && s.certificate.chain_depth != 0) {
+            r.fail("chain_depth", "only for issuer = \"deep-chain\"");
         }
         if (!r.ok()) {
             return std::unexpected(r.error());
@@ -358,7 +535,20 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         r.optional_integer("security_level", s.tls.security_level, 0, 5);
         r.text("ciphers", s.tls.ciphers);
         r.boolean("alpn", s.tls.alpn);
+        r.text("sigalgs", s.tls.sigalgs);
+        r.text("dh_group", s.tls.dh_group);
+        r.optional_integer("max_client_sigalgs", s.tls.max_client_sigalgs, 1, 1000);
+        std::string sni = "ignore";
+        r.text("sni", sni);
         r.reject_unknown();
+        if (auto v = enum_from(sni, kSnis)) {
+            s.tls.sni = *v;
+        } else {
+            r.fail("sni", "must be " + enum_names(kSnis));
+        }
+        if (!s.tls.dh_group.empty() && s.tls.dh_group != "modp1024") {
+            r.fail("dh_group", "must be \"modp1024\" (or absent)");
+        }
         for (const auto* key : {"min_version", "max_version", "only_version"}) {
             std::string v = key == std::string("min_version")   ? s.tls.min_version
                             : key == std::string("max_version") ? s.tls.max_version
@@ -380,7 +570,13 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         r.text("encryption_to_client", to_client);
         r.text("encryption_to_server", to_server);
         r.boolean("reset_during_handshake", s.tds.reset_during_handshake);
+        r.boolean("omit_encryption_option", s.tds.omit_encryption_option);
+        r.boolean("strict_only", s.tds.strict_only);
+        r.text("route_to_host", s.tds.route_to_host);
         r.reject_unknown();
+        if (!s.tds.route_to_host.empty() && !valid_host_name(s.tds.route_to_host)) {
+            r.fail("route_to_host", "must be a host name");
+        }
         for (auto [key, value, out] :
              {std::tuple{"encryption_to_client", to_client, &s.tds.encryption_to_client},
               std::tuple{"encryption_to_server", to_server, &s.tds.encryption_to_server}}) {
@@ -389,7 +585,8 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
             }
             auto v = encryption_value(value);
             if (!v) {
-                r.fail(key, "must be off, on, not-supported, required or strict");
+                r.fail(key, "must be off, on, not-supported, required, strict or a byte "
+                            "(\"0x05\")");
             }
             *out = v;
         }
@@ -409,6 +606,16 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
     if (mysql != nullptr) {
         Reader r(*mysql, origin, "mysql.");
         r.boolean("hide_ssl", s.mysql.hide_ssl);
+        r.reject_unknown();
+        if (!r.ok()) {
+            return std::unexpected(r.error());
+        }
+    }
+    if (fault != nullptr) {
+        Reader r(*fault, origin, "fault.");
+        r.boolean("stall_after_client_hello", s.fault.stall_after_client_hello);
+        r.integer("handshake_delay_ms", s.fault.handshake_delay_ms, 0, 600000);
+        r.boolean("reset_after_server_hello", s.fault.reset_after_server_hello);
         r.reject_unknown();
         if (!r.ok()) {
             return std::unexpected(r.error());

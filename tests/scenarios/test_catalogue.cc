@@ -129,3 +129,87 @@ TEST_CASE("a user directory adds scenarios and replaces built-ins by name", "[sc
     CHECK_FALSE(c->add_directory(dir / "missing"));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("the catalogue v2 fields are read with their types and ranges", "[scenarios]") {
+    const std::string head = "name = \"x\"\ndescription = \"d\"\n";
+    auto ok = [](const std::string& text) {
+        auto s = parse_scenario(text, "my.toml");
+        INFO((s ? std::string() : s.error()));
+        REQUIRE(s);
+        return *s;
+    };
+    auto s = ok(head + "dial = \"sql01.corp.example\"\n"
+                       "[certificate]\nissuer = \"deep-chain\"\nchain_depth = 9\n"
+                       "key = \"ed25519\"\nserial = \"random-16-negative\"\n"
+                       "not_before_seconds = -1\nnot_after_seconds = 60\n"
+                       "basic_constraints_ca = true\nkey_usage = []\n"
+                       "unknown_critical_extension = true\n"
+                       "[tls]\nsigalgs = \"RSA+SHA1\"\ndh_group = \"modp1024\"\n"
+                       "max_client_sigalgs = 8\nsni = \"select\"\n"
+                       "[fault]\nstall_after_client_hello = true\nhandshake_delay_ms = 1500\n"
+                       "reset_after_server_hello = true\n"
+                       "[tds]\nencryption_to_client = \"0x05\"\nomit_encryption_option = true\n"
+                       "strict_only = true\nroute_to_host = \"sql-replica.lab.test\"\n");
+    CHECK(s.dial == scenarios::Dial::Host);
+    CHECK(scenarios::dial_name(s, "localhost") == "sql01.corp.example");
+    CHECK(scenarios::names_to_resolve(s) ==
+          std::vector<std::string>{"sql01.corp.example", "sql-replica.lab.test"});
+    CHECK(s.certificate.issuer == scenarios::Issuer::DeepChain);
+    CHECK(s.certificate.chain_depth == 9);
+    CHECK(s.certificate.key == scenarios::KeyKind::Ed25519);
+    CHECK(s.certificate.serial == scenarios::Serial::Random16Negative);
+    CHECK(s.certificate.not_after_seconds == 60);
+    CHECK(s.certificate.not_before_seconds == -1);
+    CHECK(s.certificate.basic_constraints_ca);
+    REQUIRE(s.certificate.key_usage);
+    CHECK(s.certificate.key_usage->empty());
+    CHECK(s.certificate.unknown_critical_extension);
+    CHECK(s.tls.sigalgs == "RSA+SHA1");
+    CHECK(s.tls.dh_group == "modp1024");
+    CHECK(s.tls.max_client_sigalgs == 8);
+    CHECK(s.tls.sni == scenarios::TlsPolicy::Sni::Select);
+    CHECK(s.fault.stall_after_client_hello);
+    CHECK(s.fault.handshake_delay_ms == 1500);
+    CHECK(s.fault.reset_after_server_hello);
+    CHECK(s.tds.encryption_to_client == 0x05);
+    CHECK(s.tds.omit_encryption_option);
+    CHECK(s.tds.strict_only);
+    CHECK(s.tds.route_to_host == "sql-replica.lab.test");
+
+    auto plain = ok(head);
+    CHECK(plain.dial == scenarios::Dial::Name);
+    CHECK(scenarios::dial_name(plain, "localhost") == "localhost");
+    CHECK(scenarios::names_to_resolve(plain).empty());
+    CHECK_FALSE(plain.certificate.key_usage);
+    CHECK(plain.certificate.serial == scenarios::Serial::Random);
+    CHECK(plain.tls.sni == scenarios::TlsPolicy::Sni::Ignore);
+
+    auto err = [](const std::string& text) {
+        auto r = parse_scenario(text, "my.toml");
+        REQUIRE_FALSE(r);
+        return r.error();
+    };
+    CHECK_THAT(err(head + "dial = \"Not A Name!\"\n"), Catch::StartsWith("my.toml: dial:"));
+    CHECK_THAT(err(head + "[certificate]\nissuer = \"deep-chain\"\n"),
+               Catch::StartsWith("my.toml: certificate.chain_depth:"));
+    CHECK_THAT(err(head + "[certificate]\nchain_depth = 3\n"),
+               Catch::StartsWith("my.toml: certificate.chain_depth:"));
+    CHECK_THAT(err(head + "[certificate]\nserial = \"negative\"\n"),
+               Catch::StartsWith("my.toml: certificate.serial: must be random,"));
+    CHECK_THAT(err(head + "[certificate]\nkey = \"dsa\"\n"),
+               Catch::StartsWith("my.toml: certificate.key: must be rsa,"));
+    CHECK_THAT(err(head + "[certificate]\nnot_before_seconds = 5\nnot_after_seconds = 5\n"),
+               Catch::StartsWith("my.toml: certificate.not_after_seconds:"));
+    CHECK_THAT(err(head + "[tls]\nsni = \"maybe\"\n"), Catch::StartsWith("my.toml: tls.sni:"));
+    CHECK_THAT(err(head + "[tls]\ndh_group = \"modp512\"\n"),
+               Catch::StartsWith("my.toml: tls.dh_group:"));
+    CHECK_THAT(err(head + "[tls]\nmax_client_sigalgs = 0\n"),
+               Catch::StartsWith("my.toml: tls.max_client_sigalgs:"));
+    CHECK_THAT(err(head + "[fault]\nhandshake_delay_ms = -1\n"),
+               Catch::StartsWith("my.toml: fault.handshake_delay_ms:"));
+    CHECK(err(head + "[fault]\nstall = true\n") == "my.toml: fault.stall: unknown key");
+    CHECK_THAT(err(head + "[tds]\nencryption_to_client = \"0xZZ\"\n"),
+               Catch::StartsWith("my.toml: tds.encryption_to_client:"));
+    CHECK_THAT(err(head + "[tds]\nroute_to_host = \"-bad host-\"\n"),
+               Catch::StartsWith("my.toml: tds.route_to_host:"));
+}

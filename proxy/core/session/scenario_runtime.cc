@@ -83,6 +83,9 @@ materialize(const scenarios::Scenario& scenario, const certs::LabCa& ca, const S
     case scenarios::KeyKind::EcP384:
         p.key.type = certs::KeyType::EcP384;
         break;
+    case scenarios::KeyKind::RsaPss:
+    case scenarios::KeyKind::Ed25519:
+        return std::unexpected("scenario " + scenario.name + ": key type not built yet");
     }
     p.key.rsa_bits = spec.key_bits;
     p.signature_hash = spec.signature_hash;
@@ -101,6 +104,15 @@ materialize(const scenarios::Scenario& scenario, const certs::LabCa& ca, const S
         break;
     case scenarios::Issuer::UnsentIntermediate:
         leaf = certs::issue(p, pki.intermediate.cert.get(), pki.intermediate.key.get());
+        break;
+    case scenarios::Issuer::NewRoot:
+    case scenarios::Issuer::CrossSigned:
+    case scenarios::Issuer::ExpiredIntermediate:
+    case scenarios::Issuer::ExpiredRootCrossSign:
+    case scenarios::Issuer::RetiredCa:
+    case scenarios::Issuer::DeepChain:
+    case scenarios::Issuer::NameConstrained:
+        leaf = std::unexpected("issuer not built yet");
         break;
     }
     if (!leaf) {
