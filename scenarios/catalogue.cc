@@ -490,6 +490,9 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         }
         r.boolean("unknown_critical_extension", s.certificate.unknown_critical_extension);
         r.integer("chain_depth", s.certificate.chain_depth, 0, 20);
+        r.boolean("extensions", s.certificate.extensions);
+        r.boolean("common_name_bmp", s.certificate.common_name_bmp);
+        r.text("organization", s.certificate.organization);
         r.reject_unknown();
         if (!r.ok()) {
             return std::unexpected(r.error());

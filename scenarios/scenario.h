@@ -63,6 +63,11 @@ struct CertificateSpec {
                                                        // empty: no keyUsage extension
     bool unknown_critical_extension = false;           // a private OID marked critical
     int chain_depth = 0;                               // DeepChain: intermediates (>= 1)
+    // false: a v3 certificate without any extension (no SAN, KU, EKU, basic constraints or key
+    // identifiers), as SQL Server's self-generated fallback certificate.
+    bool extensions = true;
+    bool common_name_bmp = false;      // the CN as a BMPString, as Windows CryptoAPI writes it
+    std::string organization = "tlslab"; // the subject's O; empty: none
 };
 
 struct TlsPolicy {
