@@ -64,6 +64,9 @@ class MysqlAdapter final : public ProtocolAdapter {
     Outcome judge_client_left(const SessionContext& ctx) const override;
     Outcome server_left_before_login(const SessionContext& ctx) const override;
     void complete_record(SessionContext& ctx) override;
+    const TlsEndpoint* client_tls() const override {
+        return client_tls_ ? &client_tls_->endpoint() : nullptr;
+    }
 
     enum class ClientPhase : std::uint8_t {
         AwaitGreeting,    // the upstream has not greeted yet (client bytes are held)

@@ -38,6 +38,9 @@ class ProtocolAdapter {
     virtual Outcome server_left_before_login(const SessionContext& ctx) const = 0;
     // complete_record: the last observations before the record is emitted.
     virtual void complete_record(SessionContext& ctx) = 0;
+    // client_tls: the client-facing TLS endpoint, once there is one (the [fault] behaviours
+    // watch it for the ClientHello); null before and for adapters that terminate no TLS.
+    virtual const TlsEndpoint* client_tls() const { return nullptr; }
 };
 
 } // namespace proxy

@@ -109,7 +109,10 @@ Actions ProxySession::handle(const Event& event) {
                    },
                },
                event);
+    fault_.after_step(ctx_, client_hello_seen());
     settle();
+    // Once more: what finishing flushed towards the client is subject to the fault too.
+    fault_.after_step(ctx_, client_hello_seen());
     return ctx_.take_actions();
 }
 
@@ -191,6 +194,11 @@ void ProxySession::on_server_bytes(std::span<const std::uint8_t> bytes) {
     adapter_->on_server_bytes(ctx_, bytes);
 }
 
+bool ProxySession::client_hello_seen() const {
+    const TlsEndpoint* tls = adapter_ ? adapter_->client_tls() : nullptr;
+    return tls != nullptr && tls->client_hello().has_value();
+}
+
 Outcome ProxySession::judge_client_left() const {
     return adapter_ ? adapter_->judge_client_left(ctx_) : Outcome::ClosedBeforeTls;
 }
@@ -222,6 +230,9 @@ void ProxySession::on_closed(Side side, const std::string& detail) {
 }
 
 void ProxySession::on_timer(int timer) {
+    if (fault_.on_timer(ctx_, timer)) {
+        return;
+    }
     const auto& s = ctx_.settings();
     switch (timer) {
     case SessionContext::kConnectTimer:
@@ -265,6 +276,9 @@ void ProxySession::finish_now() {
     // The verdict first: complete_record sees it and may say more in the detail.
     record.outcome = request.outcome;
     record.detail = request.detail;
+    if (auto note = fault_.note(ctx_.now()); !note.empty()) {
+        record.detail += (record.detail.empty() ? "" : "; ") + note;
+    }
     if (adapter_) {
         adapter_->complete_record(ctx_);
         if (request.flush && !request.reset) {

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include <proxy/core/session/handshake_fault.h>
 #include <proxy/core/session/machine.h>
 #include <proxy/core/session/protocol_adapter.h>
 #include <proxy/core/session/protocol_detect.h>
@@ -55,10 +56,12 @@ class ProxySession final : public Machine {
     void finish_now();
     bool has_login() const { return adapter_ && adapter_->has_login(); }
     Outcome judge_client_left() const;
+    bool client_hello_seen() const;
 
     SessionContext ctx_;
     Phase phase_ = Phase::AwaitProtocol;
     std::unique_ptr<ProtocolAdapter> adapter_;
+    HandshakeFault fault_;                  // the scenario's [fault], on what is sent to the client
     std::vector<std::uint8_t> first_bytes_; // until the protocol is known
     bool client_eof_ = false;
     bool server_eof_ = false;

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <proxy/core/session/scenario_runtime.h>
 #include <proxy/core/tls/tls_context.h>
 
@@ -5,7 +7,10 @@ namespace proxy {
 
 namespace {
 
-constexpr int kDay = 24 * 3600;
+constexpr long kDay = 24 * 3600;
+
+// sni = select: the certificate a ClientHello without a lab name gets (another host's).
+constexpr const char* kDefaultCertificateName = "default.tlslab.invalid";
 
 certs::CertificateProfile ca_profile(const std::string& name) {
     certs::CertificateProfile p;
@@ -16,11 +21,150 @@ certs::CertificateProfile ca_profile(const std::string& name) {
     return p;
 }
 
+// A CA certificate valid from `from` to `to` days from now.
+certs::CertificateProfile ca_profile(const std::string& name, long from, long to) {
+    auto p = ca_profile(name);
+    p.not_before = std::chrono::seconds(from * kDay);
+    p.not_after = std::chrono::seconds(to * kDay);
+    return p;
+}
+
 int version_or(const std::string& name, int fallback) {
     if (name.empty()) {
         return fallback;
     }
     return tls_version_from_name(name).value_or(fallback);
+}
+
+certs::KeyType key_type(scenarios::KeyKind k) {
+    switch (k) {
+    case scenarios::KeyKind::Rsa:
+        return certs::KeyType::Rsa;
+    case scenarios::KeyKind::EcP256:
+        return certs::KeyType::EcP256;
+    case scenarios::KeyKind::EcP384:
+        return certs::KeyType::EcP384;
+    case scenarios::KeyKind::RsaPss:
+        return certs::KeyType::RsaPss;
+    case scenarios::KeyKind::Ed25519:
+        return certs::KeyType::Ed25519;
+    }
+    return certs::KeyType::Rsa;
+}
+
+certs::SerialShape serial_shape(scenarios::Serial s) {
+    switch (s) {
+    case scenarios::Serial::Random:
+        return certs::SerialShape::Random;
+    case scenarios::Serial::Random16Positive:
+        return certs::SerialShape::Random16Positive;
+    case scenarios::Serial::Random16Negative:
+        return certs::SerialShape::Random16Negative;
+    }
+    return certs::SerialShape::Random;
+}
+
+certs::CertificateProfile leaf_profile(const scenarios::CertificateSpec& spec,
+                                       const LabIdentity& identity) {
+    certs::CertificateProfile p;
+    auto cn = expand_placeholders({spec.common_name}, identity);
+    p.common_name = cn.empty() ? "" : cn.front();
+    p.common_name_bmp = spec.common_name_bmp;
+    p.organization = spec.organization;
+    p.dns_names = expand_placeholders(spec.dns_names, identity);
+    p.ip_addresses = expand_placeholders(spec.ip_addresses, identity);
+    p.not_before = std::chrono::seconds(
+        spec.not_before_seconds.value_or(static_cast<long>(spec.not_before_days) * kDay));
+    p.not_after = std::chrono::seconds(
+        spec.not_after_seconds.value_or(static_cast<long>(spec.not_after_days) * kDay));
+    p.key.type = key_type(spec.key);
+    p.key.rsa_bits = spec.key_bits;
+    p.signature_hash = spec.signature_hash;
+    p.extended_key_usage = spec.extended_key_usage;
+    p.is_ca = spec.basic_constraints_ca;
+    p.key_usage = spec.key_usage;
+    if (spec.basic_constraints_ca && !spec.key_usage) {
+        p.key_usage = certs::leaf_key_usage(p.key.type); // a leaf that says CA:TRUE, not a CA
+    }
+    p.serial = serial_shape(spec.serial);
+    p.unknown_critical_extension = spec.unknown_critical_extension;
+    p.extensions = spec.extensions;
+    return p;
+}
+
+std::expected<certs::Credential, std::string>
+issue_by(const certs::CertificateProfile& p, const certs::Credential& issuer, EVP_PKEY* leaf_key) {
+    return certs::issue(p, issuer.cert.get(), issuer.key.get(), {leaf_key, nullptr});
+}
+
+// mint_certificate: the leaf and the chain a real server with this issuer sends.
+std::expected<void, std::string> mint_certificate(ScenarioRuntime& rt, const certs::LabCa& ca,
+                                                  const ScenarioPki& pki,
+                                                  const LabIdentity& identity, EVP_PKEY* leaf_key) {
+    const auto& spec = rt.scenario.certificate;
+    certs::CertificateProfile p = leaf_profile(spec, identity);
+    std::expected<certs::Credential, std::string> leaf = std::unexpected("unset");
+    switch (spec.issuer) {
+    case scenarios::Issuer::LabCa:
+        leaf = certs::issue(p, ca.cert(), ca.key(), {leaf_key, nullptr});
+        break;
+    case scenarios::Issuer::Self:
+        leaf = certs::issue(p, nullptr, nullptr, {leaf_key, nullptr});
+        break;
+    case scenarios::Issuer::UntrustedCa:
+        leaf = issue_by(p, pki.untrusted_ca, leaf_key);
+        break;
+    case scenarios::Issuer::UnsentIntermediate:
+        leaf = issue_by(p, pki.intermediate, leaf_key);
+        break;
+    case scenarios::Issuer::NewRoot:
+        leaf = issue_by(p, pki.new_intermediate, leaf_key);
+        rt.chain.push_back(certs::up_ref(pki.new_intermediate.cert.get()));
+        break;
+    case scenarios::Issuer::CrossSigned:
+        leaf = issue_by(p, pki.new_intermediate, leaf_key);
+        rt.chain.push_back(certs::up_ref(pki.new_intermediate.cert.get()));
+        rt.chain.push_back(certs::up_ref(pki.new_root_cross.get()));
+        break;
+    case scenarios::Issuer::ExpiredIntermediate:
+        leaf = issue_by(p, pki.expired_intermediate, leaf_key);
+        rt.chain.push_back(certs::up_ref(pki.expired_intermediate.cert.get()));
+        break;
+    case scenarios::Issuer::ExpiredRootCrossSign:
+        leaf = issue_by(p, pki.intermediate, leaf_key);
+        rt.chain.push_back(certs::up_ref(pki.intermediate.cert.get()));
+        rt.chain.push_back(certs::up_ref(pki.lab_ca_cross.get()));
+        break;
+    case scenarios::Issuer::RetiredCa:
+        leaf = issue_by(p, pki.retired_ca, leaf_key);
+        break;
+    case scenarios::Issuer::DeepChain: {
+        // chain_depth intermediates of this scenario's own, the first under the lab CA.
+        certs::Credential parent{certs::up_ref(ca.cert()), certs::up_ref(ca.key())};
+        for (int i = 1; i <= spec.chain_depth; ++i) {
+            auto next = issue_by(ca_profile("tlslab deep-chain intermediate " + std::to_string(i)),
+                                 parent, nullptr);
+            if (!next) {
+                return std::unexpected(next.error());
+            }
+            rt.chain.push_back(certs::up_ref(next->cert.get()));
+            parent = std::move(*next);
+        }
+        std::reverse(rt.chain.begin(), rt.chain.end()); // sent the leaf's issuer first
+        leaf = issue_by(p, parent, leaf_key);
+        break;
+    }
+    case scenarios::Issuer::NameConstrained:
+        leaf = issue_by(p, pki.name_constrained, leaf_key);
+        rt.chain.push_back(certs::up_ref(pki.name_constrained.cert.get()));
+        break;
+    }
+    if (!leaf) {
+        return std::unexpected(leaf.error());
+    }
+    rt.leaf = std::move(*leaf);
+    rt.leaf_info = certs::describe(rt.leaf.cert.get());
+    return {};
 }
 
 } // namespace
@@ -29,15 +173,45 @@ std::expected<ScenarioPki, std::string> ScenarioPki::create(const certs::LabCa& 
     ScenarioPki pki;
     auto untrusted =
         certs::issue(ca_profile("tlslab untrusted CA (trust it nowhere)"), nullptr, nullptr);
-    if (!untrusted) {
-        return std::unexpected(untrusted.error());
-    }
     auto intermediate = ca.issue_leaf(ca_profile("tlslab lab intermediate CA"));
-    if (!intermediate) {
-        return std::unexpected(intermediate.error());
+    auto new_root = certs::issue(ca_profile("tlslab new root CA"), nullptr, nullptr);
+    auto expired = ca.issue_leaf(ca_profile("tlslab expired intermediate CA", -400, -30));
+    auto old_root = certs::issue(ca_profile("tlslab old root CA", -3650, -30), nullptr, nullptr);
+    auto retired = certs::issue(ca_profile("unused", -3650, 3650), nullptr, nullptr,
+                                {nullptr, X509_get_subject_name(ca.cert())});
+    auto constrained_profile = ca_profile("tlslab name-constrained intermediate CA");
+    constrained_profile.permitted_dns = {kPermittedDnsSubtree};
+    auto constrained = ca.issue_leaf(constrained_profile);
+    for (const auto* made :
+         {&untrusted, &intermediate, &new_root, &expired, &old_root, &retired, &constrained}) {
+        if (!*made) {
+            return std::unexpected("scenario CAs: " + made->error());
+        }
+    }
+    auto new_intermediate = issue_by(ca_profile("tlslab new intermediate CA"), *new_root, nullptr);
+    // Cross certificates: an existing CA's name and key, signed by another CA.
+    auto new_root_cross =
+        certs::issue(ca_profile("unused"), ca.cert(), ca.key(),
+                     {new_root->key.get(), X509_get_subject_name(new_root->cert.get())});
+    X509* lab_ca = ca.cert();
+    auto lab_ca_cross =
+        certs::issue(ca_profile("unused", -1, 365), old_root->cert.get(), old_root->key.get(),
+                     {X509_get0_pubkey(lab_ca), X509_get_subject_name(lab_ca)});
+    for (const auto* made : {&new_intermediate, &new_root_cross, &lab_ca_cross}) {
+        if (!*made) {
+            return std::unexpected("scenario CAs: " + made->error());
+        }
     }
     pki.untrusted_ca = std::move(*untrusted);
     pki.intermediate = std::move(*intermediate);
+    pki.new_root = std::move(*new_root);
+    pki.new_intermediate = std::move(*new_intermediate);
+    pki.new_root_cross = std::move(new_root_cross->cert);
+    pki.expired_intermediate = std::move(*expired);
+    pki.old_root = std::move(*old_root);
+    pki.lab_ca_cross = std::move(lab_ca_cross->cert);
+    pki.retired_ca = std::move(*retired);
+    pki.name_constrained = std::move(*constrained);
     return pki;
 }
 
@@ -60,66 +234,51 @@ std::vector<std::string> expand_placeholders(const std::vector<std::string>& ite
     return out;
 }
 
+bool time_bound(const scenarios::Scenario& s) {
+    return s.certificate.not_before_seconds.has_value() ||
+           s.certificate.not_after_seconds.has_value();
+}
+
+std::string validity_note(const scenarios::Scenario& s) {
+    std::string note;
+    const auto& c = s.certificate;
+    if (c.not_before_seconds && *c.not_before_seconds > 0) {
+        note = "certificate valid only from " + std::to_string(*c.not_before_seconds) +
+               " s after each connection";
+    }
+    if (c.not_after_seconds) {
+        note += note.empty() ? "" : "; ";
+        long after = *c.not_after_seconds;
+        note += after >= 0
+                    ? "certificate valid for " + std::to_string(after) + " s from each connection"
+                    : "certificate expired " + std::to_string(-after) + " s before each connection";
+    }
+    return note;
+}
+
+std::shared_ptr<const ScenarioRuntime>
+refresh_if_time_bound(const std::shared_ptr<const ScenarioRuntime>& rt,
+                      std::chrono::steady_clock::time_point now) {
+    if (!rt || !time_bound(rt->scenario) || rt->ca == nullptr || rt->pki == nullptr ||
+        now - rt->minted_at <= kTimeBoundMaxAge) {
+        return rt;
+    }
+    auto fresh = materialize(rt->scenario, *rt->ca, *rt->pki, rt->identity, rt->leaf.key.get());
+    return fresh ? *fresh : rt;
+}
+
 std::expected<std::shared_ptr<const ScenarioRuntime>, std::string>
 materialize(const scenarios::Scenario& scenario, const certs::LabCa& ca, const ScenarioPki& pki,
-            const LabIdentity& identity) {
+            const LabIdentity& identity, EVP_PKEY* leaf_key) {
     auto rt = std::make_shared<ScenarioRuntime>();
     rt->scenario = scenario;
-    const auto& spec = scenario.certificate;
-    certs::CertificateProfile p;
-    auto cn = expand_placeholders({spec.common_name}, identity);
-    p.common_name = cn.empty() ? "" : cn.front();
-    p.dns_names = expand_placeholders(spec.dns_names, identity);
-    p.ip_addresses = expand_placeholders(spec.ip_addresses, identity);
-    p.not_before = std::chrono::seconds(static_cast<long>(spec.not_before_days) * kDay);
-    p.not_after = std::chrono::seconds(static_cast<long>(spec.not_after_days) * kDay);
-    switch (spec.key) {
-    case scenarios::KeyKind::Rsa:
-        p.key.type = certs::KeyType::Rsa;
-        break;
-    case scenarios::KeyKind::EcP256:
-        p.key.type = certs::KeyType::EcP256;
-        break;
-    case scenarios::KeyKind::EcP384:
-        p.key.type = certs::KeyType::EcP384;
-        break;
-    case scenarios::KeyKind::RsaPss:
-    case scenarios::KeyKind::Ed25519:
-        return std::unexpected("scenario " + scenario.name + ": key type not built yet");
+    rt->ca = &ca;
+    rt->pki = &pki;
+    rt->identity = identity;
+    rt->minted_at = std::chrono::steady_clock::now();
+    if (auto minted = mint_certificate(*rt, ca, pki, identity, leaf_key); !minted) {
+        return std::unexpected("scenario " + scenario.name + ": " + minted.error());
     }
-    p.key.rsa_bits = spec.key_bits;
-    p.signature_hash = spec.signature_hash;
-    p.extended_key_usage = spec.extended_key_usage;
-
-    std::expected<certs::Credential, std::string> leaf = std::unexpected("unset");
-    switch (spec.issuer) {
-    case scenarios::Issuer::LabCa:
-        leaf = ca.issue_leaf(p);
-        break;
-    case scenarios::Issuer::Self:
-        leaf = certs::issue(p, nullptr, nullptr);
-        break;
-    case scenarios::Issuer::UntrustedCa:
-        leaf = certs::issue(p, pki.untrusted_ca.cert.get(), pki.untrusted_ca.key.get());
-        break;
-    case scenarios::Issuer::UnsentIntermediate:
-        leaf = certs::issue(p, pki.intermediate.cert.get(), pki.intermediate.key.get());
-        break;
-    case scenarios::Issuer::NewRoot:
-    case scenarios::Issuer::CrossSigned:
-    case scenarios::Issuer::ExpiredIntermediate:
-    case scenarios::Issuer::ExpiredRootCrossSign:
-    case scenarios::Issuer::RetiredCa:
-    case scenarios::Issuer::DeepChain:
-    case scenarios::Issuer::NameConstrained:
-        leaf = std::unexpected("issuer not built yet");
-        break;
-    }
-    if (!leaf) {
-        return std::unexpected("scenario " + scenario.name + ": " + leaf.error());
-    }
-    rt->leaf = std::move(*leaf);
-    rt->leaf_info = certs::describe(rt->leaf.cert.get());
 
     TlsServerConfig cfg;
     cfg.cert = rt->leaf.cert.get();
@@ -129,10 +288,48 @@ materialize(const scenarios::Scenario& scenario, const certs::LabCa& ca, const S
     }
     cfg.security_level = scenario.tls.security_level;
     cfg.cipher_list = scenario.tls.ciphers;
+    cfg.sigalgs = scenario.tls.sigalgs;
+    cfg.dh_modp1024 = scenario.tls.dh_group == "modp1024";
+    cfg.max_client_sigalgs = scenario.tls.max_client_sigalgs;
+    switch (scenario.tls.sni) {
+    case scenarios::TlsPolicy::Sni::Ignore:
+        cfg.sni = SniPolicy::Ignore;
+        break;
+    case scenarios::TlsPolicy::Sni::Require:
+        cfg.sni = SniPolicy::Require;
+        break;
+    case scenarios::TlsPolicy::Sni::Known:
+        cfg.sni = SniPolicy::Known;
+        break;
+    case scenarios::TlsPolicy::Sni::Select:
+        cfg.sni = SniPolicy::Select;
+        break;
+    }
+    // The names the lab answers to (SNI carries host names only, never addresses).
+    cfg.known_names = identity.hostnames;
+    certs::Credential default_leaf; // select: the contexts hold their own references
+    if (cfg.sni == SniPolicy::Select) {
+        certs::CertificateProfile d;
+        d.common_name = kDefaultCertificateName;
+        d.dns_names = {kDefaultCertificateName};
+        d.not_before = std::chrono::seconds(-kDay);
+        d.not_after = std::chrono::seconds(365L * kDay);
+        auto made = ca.issue_leaf(d);
+        if (!made) {
+            return std::unexpected("scenario " + scenario.name +
+                                   ": default certificate: " + made.error());
+        }
+        default_leaf = std::move(*made);
+        cfg.default_cert = default_leaf.cert.get();
+        cfg.default_key = default_leaf.key.get();
+    }
     cfg.only_version = version_or(scenario.tls.only_version, 0);
-    // TDS 7.x: at most TLS 1.2 unless the scenario says otherwise, as SQL Server.
+    // TDS 7.x: TLS 1.2 unless the scenario says otherwise, and never above 1.2: SQL Server
+    // serves TLS 1.3 only to TDS 8.0. A 1.3-only scenario leaves TDS 7.x no version at all
+    // (min 1.3 > max 1.2): its handshake fails, as against SQL Server with TLS 1.2 disabled.
     cfg.min_version = version_or(scenario.tls.min_version, TLS1_2_VERSION);
-    cfg.max_version = version_or(scenario.tls.max_version, TLS1_2_VERSION);
+    cfg.max_version = std::min(version_or(scenario.tls.max_version, TLS1_2_VERSION),
+                               static_cast<int>(TLS1_2_VERSION));
     if (cfg.only_version != 0) {
         cfg.min_version = cfg.max_version = cfg.only_version;
     }

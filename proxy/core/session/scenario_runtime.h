@@ -3,7 +3,22 @@
 // ScenarioRuntime is a scenario made concrete at start: its certificate minted (relative to
 // now, so nothing pre-generated goes stale) and its TLS contexts built. Sessions hold it by
 // shared_ptr, so a listener can switch scenario while older sessions finish on the old one.
+//
+// Each issuer sends the chain a real server would (after the leaf):
+//   lab-ca, self, untrusted-ca, unsent-intermediate, retired-ca: nothing
+//   new-root: the new intermediate (the new root is the client's to have)
+//   cross-signed: the new intermediate and the new root cross-signed by the lab CA
+//   expired-intermediate: the expired intermediate
+//   expired-root-cross-sign: the lab intermediate and the lab CA cross-signed by an expired
+//     old root (as Let's Encrypt sent ISRG Root X1 signed by the expired DST Root CA X3)
+//   deep-chain: every intermediate, the leaf's issuer first
+//   name-constrained: the name-constrained intermediate
+//
+// Time-bound scenarios (validity in seconds: "expires in 60 s") mean "from each connection":
+// a listener hands a new session refresh_if_time_bound(runtime), which re-mints the leaf (same
+// key) and the TLS contexts once the runtime is older than kTimeBoundMaxAge.
 
+#include <chrono>
 #include <expected>
 #include <memory>
 #include <string>
@@ -26,6 +41,22 @@ struct LabIdentity {
 struct ScenarioPki {
     certs::Credential untrusted_ca; // a CA no driver trusts
     certs::Credential intermediate; // under the lab CA; never sent by incomplete-chain
+    // CA rotation: a new root no client has yet, its intermediate, and the new root's name and
+    // key signed by the lab CA (the cross certificate a client trusting the lab CA follows).
+    certs::Credential new_root;
+    certs::Credential new_intermediate;
+    certs::X509Ptr new_root_cross;
+    certs::Credential expired_intermediate; // under the lab CA, expired 30 days ago
+    // An old root, expired 30 days ago, and the lab CA's name and key signed by it (the cross
+    // certificate itself valid): the DST Root CA X3 -> ISRG Root X1 shape.
+    certs::Credential old_root;
+    certs::X509Ptr lab_ca_cross;
+    // The CA before a rotation: the lab CA's name with another key. A client that trusts only
+    // the lab CA finds no issuer whose key matches.
+    certs::Credential retired_ca;
+    // Under the lab CA, permitting only DNS names under kPermittedDnsSubtree.
+    certs::Credential name_constrained;
+    static constexpr const char* kPermittedDnsSubtree = "permitted.tlslab.invalid";
     static std::expected<ScenarioPki, std::string> create(const certs::LabCa& ca);
 };
 
@@ -38,14 +69,39 @@ struct ScenarioRuntime {
     certs::SslCtxPtr tds8_ctx;     // TLS first, ALPN tds/8.0
     certs::SslCtxPtr postgres_ctx; // after SSLRequest or direct, ALPN postgresql (PG 17)
     certs::SslCtxPtr tls_ctx;      // the generic TLS relay: no ALPN
+    // What refresh_if_time_bound needs to mint again. The lab CA and the PKI outlive every
+    // runtime (the lab owns them for the life of the process).
+    const certs::LabCa* ca = nullptr;
+    const ScenarioPki* pki = nullptr;
+    LabIdentity identity;
+    std::chrono::steady_clock::time_point minted_at;
 };
+
+// A time-bound runtime older than this is minted again for a new session.
+inline constexpr std::chrono::seconds kTimeBoundMaxAge{2};
+
+// time_bound: the scenario's validity is given in seconds, relative to each connection.
+bool time_bound(const scenarios::Scenario& s);
+
+// validity_note: what the lab says about a time-bound certificate ("certificate valid for 60 s
+// from each connection"); empty for other scenarios.
+std::string validity_note(const scenarios::Scenario& s);
 
 // expand_placeholders turns {hostnames}/{ips}/{host} entries into lab names.
 std::vector<std::string> expand_placeholders(const std::vector<std::string>& items,
                                              const LabIdentity& id);
 
+// materialize mints the scenario's certificate (with leaf_key when given: a re-mint keeps the
+// key) and builds its TLS contexts. ca and pki must outlive the runtime.
 std::expected<std::shared_ptr<const ScenarioRuntime>, std::string>
 materialize(const scenarios::Scenario& scenario, const certs::LabCa& ca, const ScenarioPki& pki,
-            const LabIdentity& identity);
+            const LabIdentity& identity, EVP_PKEY* leaf_key = nullptr);
+
+// refresh_if_time_bound: the runtime a new session should get. For a time-bound scenario whose
+// runtime is older than kTimeBoundMaxAge, a fresh one (if minting fails, the old one); otherwise
+// rt itself. Cheap when nothing is due; call it on the thread that owns the listener.
+std::shared_ptr<const ScenarioRuntime>
+refresh_if_time_bound(const std::shared_ptr<const ScenarioRuntime>& rt,
+                      std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
 } // namespace proxy

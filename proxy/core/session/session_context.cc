@@ -44,6 +44,7 @@ SessionContext::SessionContext(ProxySettings settings, std::uint64_t id, std::st
     record_.id = id;
     record_.scenario = settings_.scenario->scenario.name;
     record_.client_address = std::move(client_address);
+    record_.original_destination = settings_.original_destination;
     record_.upstream_verification = settings_.upstream_verified ? "not reached" : "not verified";
     record_.listen_port = settings_.listen_port;
 }

@@ -66,8 +66,9 @@ struct ProxySettings {
     std::shared_ptr<const ScenarioRuntime> scenario;
     ListenerProtocol protocol = ListenerProtocol::Auto;
     UpstreamContexts upstream;
-    bool upstream_verified = false; // the contexts verify against --upstream-ca
-    std::string upstream_name;      // SNI and the name to verify
+    bool upstream_verified = false;   // the contexts verify against --upstream-ca
+    std::string upstream_name;        // SNI and the name to verify
+    std::string original_destination; // transparent mode: where the client meant to go
     std::uint64_t connect_timeout_ms = 10'000;
     std::uint64_t handshake_timeout_ms = 30'000;
     std::uint64_t idle_timeout_ms = 300'000;

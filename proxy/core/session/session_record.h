@@ -140,6 +140,8 @@ struct SessionRecord {
     std::uint64_t id = 0;
     std::string scenario;
     std::string client_address;
+    // Transparent mode: where the client meant to go ("10.0.2.2:5432"), the session's upstream.
+    std::string original_destination;
     std::chrono::system_clock::time_point started;
     std::chrono::system_clock::time_point ended;
     std::string protocol = "undecided"; // tds7, tds8, postgres, tls, unknown

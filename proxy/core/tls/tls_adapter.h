@@ -33,6 +33,9 @@ class TlsAdapter final : public ProtocolAdapter {
         return Outcome::UpstreamFailed;
     }
     void complete_record(SessionContext& ctx) override;
+    const TlsEndpoint* client_tls() const override {
+        return client_ ? &client_->endpoint() : nullptr;
+    }
 
   private:
     std::vector<std::uint8_t> hello_; // the first record, until it is whole

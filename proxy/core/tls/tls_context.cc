@@ -1,6 +1,11 @@
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 
 #include <certs/pem.h>
 #include <proxy/core/tls/tls_context.h>
@@ -38,9 +43,101 @@ int select_postgres(SSL* /*ssl*/, const unsigned char** out, unsigned char* outl
     return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
-int on_client_hello(SSL* ssl, int* /*alert*/, void* /*arg*/) {
+constexpr unsigned kExtServerName = 0;
+constexpr unsigned kExtSignatureAlgorithms = 13;
+
+// ServerPolicy: what the ClientHello callback enforces; owned by the SSL_CTX (ex_data).
+struct ServerPolicy {
+    std::optional<int> max_client_sigalgs;
+    SniPolicy sni = SniPolicy::Ignore;
+    std::vector<std::string> names;
+    certs::SslCtxPtr default_ctx; // select: the context with the default certificate
+};
+
+void free_policy(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+                 void* /*argp*/) {
+    delete static_cast<ServerPolicy*>(ptr);
+}
+
+int policy_index() {
+    static const int index =
+        CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, nullptr, nullptr, nullptr, free_policy);
+    return index;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// hello_sni: the host_name of the ClientHello's server_name extension ("" when absent or
+// malformed): list length(2), then type(1) = 0, name length(2), name.
+std::string hello_sni(SSL* ssl) {
+    const unsigned char* data = nullptr;
+    std::size_t len = 0;
+    if (SSL_client_hello_get0_ext(ssl, kExtServerName, &data, &len) != 1 || len < 5 ||
+        data[2] != 0) {
+        return {};
+    }
+    std::size_t n = static_cast<std::size_t>((data[3] << 8) | data[4]);
+    return 5 + n <= len ? std::string(reinterpret_cast<const char*>(data + 5), n) : std::string();
+}
+
+// enforce: the scenario's server behaviour at the ClientHello; false with *alert set refuses it.
+bool enforce(const ServerPolicy& policy, SSL* ssl, int* alert) {
+    if (policy.max_client_sigalgs) {
+        const unsigned char* data = nullptr;
+        std::size_t len = 0;
+        if (SSL_client_hello_get0_ext(ssl, kExtSignatureAlgorithms, &data, &len) == 1) {
+            auto count = count_sigalgs(data, len);
+            if (!count || *count > static_cast<std::size_t>(*policy.max_client_sigalgs)) {
+                *alert = SSL_AD_HANDSHAKE_FAILURE;
+                return false;
+            }
+        }
+    }
+    if (policy.sni == SniPolicy::Ignore) {
+        return true;
+    }
+    std::string sni = hello_sni(ssl);
+    bool known = std::any_of(policy.names.begin(), policy.names.end(),
+                             [&](const std::string& n) { return iequals(n, sni); });
+    switch (policy.sni) {
+    case SniPolicy::Ignore:
+        return true;
+    case SniPolicy::Require:
+        if (sni.empty()) {
+            *alert = SSL_AD_UNRECOGNIZED_NAME;
+            return false;
+        }
+        return true;
+    case SniPolicy::Known:
+        if (!sni.empty() && !known) {
+            *alert = SSL_AD_UNRECOGNIZED_NAME;
+            return false;
+        }
+        return true;
+    case SniPolicy::Select:
+        if ((sni.empty() || !known) && policy.default_ctx) {
+            // Before the extensions are processed: the whole handshake uses the default context
+            // (same versions, ciphers, ALPN and callbacks, another certificate).
+            SSL_set_SSL_CTX(ssl, policy.default_ctx.get());
+        }
+        return true;
+    }
+    return true;
+}
+
+int on_client_hello(SSL* ssl, int* alert, void* arg) {
+    // The observer first: a refused ClientHello is still recorded.
     if (TlsEndpoint* ep = TlsEndpoint::from(ssl)) {
         ep->on_client_hello(ssl);
+    }
+    const auto* policy = static_cast<const ServerPolicy*>(arg);
+    if (policy != nullptr && !enforce(*policy, ssl, alert)) {
+        return SSL_CLIENT_HELLO_ERROR;
     }
     return SSL_CLIENT_HELLO_SUCCESS;
 }
@@ -88,6 +185,44 @@ std::optional<int> tls_version_from_name(const std::string& raw) {
         return TLS1_3_VERSION;
     }
     return std::nullopt;
+}
+
+std::optional<std::size_t> count_sigalgs(const unsigned char* body, std::size_t len) {
+    if (body == nullptr || len < 2) {
+        return std::nullopt;
+    }
+    std::size_t list = static_cast<std::size_t>((body[0] << 8) | body[1]);
+    if (list + 2 != len || list % 2 != 0) {
+        return std::nullopt;
+    }
+    return list / 2;
+}
+
+namespace {
+using ParamBldPtr =
+    std::unique_ptr<OSSL_PARAM_BLD, certs::OpenSslDeleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
+using ParamPtr = std::unique_ptr<OSSL_PARAM, certs::OpenSslDeleter<OSSL_PARAM, OSSL_PARAM_free>>;
+using PkeyCtxPtr =
+    std::unique_ptr<EVP_PKEY_CTX, certs::OpenSslDeleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
+} // namespace
+
+std::expected<certs::EvpPkeyPtr, std::string> modp1024_parameters() {
+    certs::BignumPtr p(BN_get_rfc2409_prime_1024(nullptr));
+    certs::BignumPtr g(BN_new());
+    ParamBldPtr bld(OSSL_PARAM_BLD_new());
+    if (!p || !g || !bld || BN_set_word(g.get(), 2) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_P, p.get()) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_G, g.get()) != 1) {
+        return std::unexpected("DH parameters: " + certs::openssl_error());
+    }
+    ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+    PkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+    EVP_PKEY* raw = nullptr;
+    if (!params || !pctx || EVP_PKEY_fromdata_init(pctx.get()) != 1 ||
+        EVP_PKEY_fromdata(pctx.get(), &raw, EVP_PKEY_KEY_PARAMETERS, params.get()) != 1) {
+        return std::unexpected("DH parameters: " + certs::openssl_error());
+    }
+    return certs::EvpPkeyPtr(raw);
 }
 
 namespace {
@@ -142,7 +277,50 @@ std::expected<certs::SslCtxPtr, std::string> make_server_context(const TlsServer
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(ctx.get(), 0);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_client_hello_cb(ctx.get(), on_client_hello, nullptr);
+    if (!config.sigalgs.empty() && SSL_CTX_ctrl(ctx.get(), SSL_CTRL_SET_SIGALGS_LIST, 0,
+                                                const_cast<char*>(config.sigalgs.c_str())) != 1) {
+        return std::unexpected("sigalgs '" + config.sigalgs + "': " + certs::openssl_error());
+    }
+    if (config.dh_modp1024) {
+        auto dh = modp1024_parameters();
+        if (!dh) {
+            return std::unexpected(dh.error());
+        }
+        SSL_CTX_ctrl(ctx.get(), SSL_CTRL_SET_DH_AUTO, 0, nullptr);
+        if (SSL_CTX_set0_tmp_dh_pkey(ctx.get(), dh->get()) != 1) {
+            return std::unexpected("DH group modp1024 (needs security level 1 or lower): " +
+                                   certs::openssl_error());
+        }
+        (void)dh->release(); // the context owns it now
+    }
+    ServerPolicy* policy = nullptr;
+    if (config.max_client_sigalgs || config.sni != SniPolicy::Ignore) {
+        auto owned = std::make_unique<ServerPolicy>();
+        owned->max_client_sigalgs = config.max_client_sigalgs;
+        owned->sni = config.sni;
+        owned->names = config.known_names;
+        if (config.sni == SniPolicy::Select) {
+            if (config.default_cert == nullptr || config.default_key == nullptr) {
+                return std::unexpected("sni = select needs a default certificate");
+            }
+            TlsServerConfig other = config;
+            other.cert = config.default_cert;
+            other.key = config.default_key;
+            other.chain.clear();
+            other.sni = SniPolicy::Ignore;
+            other.max_client_sigalgs.reset();
+            auto made = make_server_context(other);
+            if (!made) {
+                return std::unexpected("default certificate: " + made.error());
+            }
+            owned->default_ctx = std::move(*made);
+        }
+        if (SSL_CTX_set_ex_data(ctx.get(), policy_index(), owned.get()) != 1) {
+            return std::unexpected("SSL_CTX_set_ex_data: " + certs::openssl_error());
+        }
+        policy = owned.release(); // freed with the context (free_policy)
+    }
+    SSL_CTX_set_client_hello_cb(ctx.get(), on_client_hello, policy);
     switch (config.alpn) {
     case ServerAlpn::None:
         break;
