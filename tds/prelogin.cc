@@ -181,6 +181,17 @@ PreloginBuilder& PreloginBuilder::mars(bool on) {
     return add(prelogin_token::kMars, d);
 }
 
+std::vector<std::uint8_t> Prelogin::without(std::uint8_t token) const {
+    PreloginBuilder b;
+    for (const auto& o : options_) {
+        if (o.token != token) {
+            // parse() checked offset + length against the payload
+            b.add(o.token, std::span(bytes_).subspan(o.offset, o.length));
+        }
+    }
+    return b.build();
+}
+
 std::vector<std::uint8_t> PreloginBuilder::build() const {
     ByteWriter w;
     std::size_t data_offset = options_.size() * kOptionEntryLen + 1;

@@ -65,6 +65,11 @@ class Prelogin {
     // set_encryption overwrites the ENCRYPTION byte; false when the option is absent.
     bool set_encryption(std::uint8_t value);
 
+    // without re-encodes the payload with every entry of `token` removed from the option table
+    // and its data from the data area: the other options keep their table order and data bytes,
+    // their offsets follow the shorter table (data laid out in table order, as servers write it).
+    std::vector<std::uint8_t> without(std::uint8_t token) const;
+
     const std::vector<std::uint8_t>& bytes() const { return bytes_; }
 
   private:

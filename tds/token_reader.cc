@@ -101,6 +101,25 @@ std::optional<EnvChange> parse_env_change(std::span<const std::uint8_t> body) {
         e.old_value = std::move(*ov);
         break;
     }
+    case env_type::kRouting: {
+        // US_VARBYTE new value: Protocol, ProtocolProperty (port), AlternateServer US_VARCHAR;
+        // US_VARBYTE old value (empty). A value that does not read so is left undecoded: the
+        // token's own length already bounds it.
+        auto value_len = r.u16le();
+        auto value = value_len ? r.bytes(*value_len) : std::nullopt;
+        auto old_len = r.u16le();
+        if (!value || !old_len || !r.skip(*old_len) || !r.empty()) {
+            break;
+        }
+        ByteReader v(*value);
+        auto protocol = v.u8();
+        auto port = v.u16le();
+        auto server = us_varchar(v);
+        if (protocol && port && server && v.empty()) {
+            e.routing = RoutingTarget{*protocol, *port, std::move(*server)};
+        }
+        break;
+    }
     default:
         break; // binary values: the type is enough for a proxy
     }
@@ -150,6 +169,7 @@ TokenScan scan_tokens(std::span<const std::uint8_t> payload, Level level) {
                     return stop(Error::BadToken, at);
                 }
                 scan.login_ack = std::move(*a);
+                scan.login_ack_end = r.position();
             } else if (type == token::kEnvChange) {
                 auto e = parse_env_change(*body);
                 if (!e) {

@@ -28,10 +28,18 @@ struct DoneToken {
     std::uint64_t row_count = 0;
 };
 
+// The new value of a routing ENVCHANGE (type 20): where the server sends the client.
+struct RoutingTarget {
+    std::uint8_t protocol = 0; // 0 = TCP, the only one defined
+    std::uint16_t port = 0;
+    std::string alternate_server; // "host" or "host\\instance"
+};
+
 struct EnvChange {
     std::uint8_t type = 0;
     std::string new_value; // decoded for the B_VARCHAR types (database, language, packet size)
     std::string old_value;
+    std::optional<RoutingTarget> routing; // type 20
 };
 
 // TokenScan is what scan_tokens found in a server response, in order of appearance per kind.
@@ -39,6 +47,7 @@ struct TokenScan {
     std::vector<ServerMessage> errors;
     std::vector<ServerMessage> infos;
     std::optional<LoginAck> login_ack;
+    std::size_t login_ack_end = 0; // with login_ack: the offset just past the LOGINACK token
     std::vector<EnvChange> env_changes;
     std::vector<DoneToken> dones;
     // Set when the walk stopped before the end: UnknownToken for a token it cannot size (e.g.

@@ -91,6 +91,22 @@ TokenWriter& TokenWriter::env_change_bytes(std::uint8_t type,
     return *this;
 }
 
+TokenWriter& TokenWriter::env_routing(std::uint16_t port, std::string_view alternate_server) {
+    w_.u8(token::kEnvChange);
+    std::size_t len_at = w_.size();
+    w_.u16le(0);
+    w_.u8(env_type::kRouting);
+    std::size_t value_at = w_.size();
+    w_.u16le(0); // RoutingDataValueLength
+    w_.u8(0);    // Protocol: TCP
+    w_.u16le(port);
+    us_varchar(alternate_server);
+    w_.patch_u16le(value_at, static_cast<std::uint16_t>(w_.size() - value_at - 2));
+    w_.u16le(0); // OldValue: empty US_VARBYTE
+    w_.patch_u16le(len_at, static_cast<std::uint16_t>(w_.size() - len_at - 2));
+    return *this;
+}
+
 TokenWriter& TokenWriter::env_transaction(std::uint8_t type,
                                           std::optional<std::uint64_t> new_descriptor,
                                           std::optional<std::uint64_t> old_descriptor) {

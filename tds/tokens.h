@@ -121,6 +121,10 @@ class TokenWriter {
                             std::string_view old_value);
     TokenWriter& env_change_bytes(std::uint8_t type, std::span<const std::uint8_t> new_value,
                                   std::span<const std::uint8_t> old_value);
+    // ENVCHANGE 20 (routing, MS-TDS 2.2.7.9): new value US_VARBYTE = Protocol BYTE (0 = TCP),
+    // ProtocolProperty USHORT (the port), AlternateServer US_VARCHAR; old value empty (00 00).
+    // Sent after LOGINACK in a login response.
+    TokenWriter& env_routing(std::uint16_t port, std::string_view alternate_server);
     // ENVCHANGE 8-12 and 17: a transaction descriptor as new and/or old value.
     TokenWriter& env_transaction(std::uint8_t type, std::optional<std::uint64_t> new_descriptor,
                                  std::optional<std::uint64_t> old_descriptor);

@@ -457,3 +457,44 @@ TEST_CASE("every truncation of a real PRELOGIN is an error, never an over-read",
         }
     }
 }
+
+TEST_CASE("without(ENCRYPTION) drops the option and its byte; the other offsets follow",
+          "[tds][prelogin][spec]") {
+    // The 6.1 server answer without ENCRYPTION: four table entries (offsets 0x15..), data
+    // VERSION | INSTOPT | (THREADID empty) | MARS.
+    auto p = parse_ok(payload_of(hex(kServerAnswer61)));
+    const Bytes expected = hex("00 00 15 00 06"
+                               "02 00 1B 00 01"
+                               "03 00 1C 00 00"
+                               "04 00 1C 00 01"
+                               "FF"
+                               "10 00 07 D0 00 00"
+                               "00"
+                               "00");
+    auto out = p.without(tok::kEncryption);
+    CHECK(to_hex(out) == to_hex(expected));
+    auto back = parse_ok(out);
+    CHECK_FALSE(back.encryption());
+    CHECK(back.version()->to_string() == "16.0.2000.0");
+    CHECK(*back.instance_status() == 0x00);
+    CHECK(*back.mars() == false);
+    CHECK(tokens_of(back) == std::vector<std::uint8_t>{0, 2, 3, 4});
+    // a token that is not there: the same options, re-encoded in table order
+    CHECK(to_hex(p.without(tok::kNonceOpt)) == to_hex(payload_of(hex(kServerAnswer61))));
+}
+
+TEST_CASE("without keeps an unsorted table's order and data (ENCRYPTION last)", "[tds][prelogin]") {
+    // Microsoft's test server writes ENCRYPTION last; data laid out in table order.
+    auto p = parse_ok(hex("00 00 10 00 06"
+                          "04 00 16 00 01"
+                          "01 00 17 00 01"
+                          "FF"
+                          "0F 00 07 D0 00 00"
+                          "01"
+                          "03"));
+    CHECK(to_hex(p.without(tok::kEncryption)) == to_hex(hex("00 00 0B 00 06"
+                                                            "04 00 11 00 01"
+                                                            "FF"
+                                                            "0F 00 07 D0 00 00"
+                                                            "01")));
+}

@@ -397,3 +397,56 @@ TEST_CASE("every truncation of a 7.0 and a 7.1 login response stops cleanly",
         }
     }
 }
+
+TEST_CASE("ENVCHANGE routing (type 20): TokenWriter and scan_tokens agree on MS-TDS 2.2.7.9 bytes",
+          "[tds][token_reader][tokens][spec]") {
+    // E3, length 14, type 20, US_VARBYTE new value (9 bytes: protocol 0 = TCP, port 1433 LE,
+    // US_VARCHAR "db"), US_VARBYTE old value empty.
+    const Bytes wire = hex("E3 0E 00 14"
+                           "09 00 00 99 05 02 00 64 00 62 00"
+                           "00 00");
+    CHECK(to_hex(tds::TokenWriter().env_routing(1433, "db").take()) == to_hex(wire));
+    auto s = tds::scan_tokens(wire);
+    CHECK_FALSE(s.stopped);
+    REQUIRE(s.env_changes.size() == 1);
+    CHECK(s.env_changes[0].type == 20);
+    REQUIRE(s.env_changes[0].routing);
+    CHECK(s.env_changes[0].routing->protocol == 0);
+    CHECK(s.env_changes[0].routing->port == 1433);
+    CHECK(s.env_changes[0].routing->alternate_server == "db");
+
+    auto long_name = tds::TokenWriter().env_routing(50123, "sql-replica.lab.test").take();
+    auto s2 = tds::scan_tokens(long_name);
+    REQUIRE(s2.env_changes.size() == 1);
+    REQUIRE(s2.env_changes[0].routing);
+    CHECK(s2.env_changes[0].routing->alternate_server == "sql-replica.lab.test");
+    CHECK(s2.env_changes[0].routing->port == 50123);
+    CHECK(long_name.size() == 3 + 1 + 2 + 1 + 2 + 2 + 40 + 2);
+}
+
+TEST_CASE("a damaged routing ENVCHANGE is left undecoded, never read past its token",
+          "[tds][token_reader][hostile]") {
+    // value length 0x20 claims more than the token holds; server length 0x7F past the value
+    for (const char* bad : {"E3 0E 00 14 20 00 00 99 05 02 00 64 00 62 00 00 00",
+                            "E3 0E 00 14 09 00 00 99 05 7F 00 64 00 62 00 00 00",
+                            "E3 0E 00 14 09 00 00 99 05 02 00 64 00 62 00 05 00"}) {
+        INFO(bad);
+        auto s = tds::scan_tokens(hex(bad));
+        CHECK_FALSE(s.stopped);
+        REQUIRE(s.env_changes.size() == 1);
+        CHECK(s.env_changes[0].type == 20);
+        CHECK_FALSE(s.env_changes[0].routing);
+    }
+}
+
+TEST_CASE("scan_tokens says where LOGINACK ends", "[tds][token_reader]") {
+    auto b = tds::TokenWriter()
+                 .env_change(tds::env_type::kDatabase, "lab", "master")
+                 .login_ack(0x74000004, "Microsoft SQL Server", 16, 0, 1000)
+                 .done(0)
+                 .take();
+    auto s = tds::scan_tokens(b);
+    REQUIRE(s.login_ack);
+    CHECK(b[s.login_ack_end] == tds::token::kDone);
+    CHECK(s.login_ack_end == b.size() - 13);
+}

@@ -1,5 +1,6 @@
 #include <proxy/core/tds/tds_adapter.h>
 #include <tds/packet.h>
+#include <tds/packet_writer.h>
 #include <tds/prelogin.h>
 
 namespace proxy {
@@ -188,6 +189,9 @@ void TdsAdapter::on_client_output(SessionContext& ctx, ClientLeg::Output out) {
         }
         if (p.header.type == static_cast<std::uint8_t>(tds::PacketType::Login7) && !login_seen_) {
             login_seen_ = true;
+            if (const auto& host = ctx.scenario().scenario.tds.route_to_host; !host.empty()) {
+                router_.emplace(host, ctx.settings().listen_port);
+            }
             record.client_mode = client_.mode();
             ctx.reached_login(client_.mode() == tds::EncryptionMode::None
                                   ? Outcome::LoginPlaintext
@@ -219,6 +223,18 @@ void TdsAdapter::on_client_prelogin(SessionContext& ctx) {
     }
     record.client_prelogin = summarise(*parsed);
     maybe_switch(ctx, SessionFacts::Stage::Prelogin, std::nullopt);
+    if (ctx.scenario().scenario.tds.strict_only) {
+        // SQL Server 2022 with Force Strict Encryption: no PRELOGIN answer, the connection is
+        // torn down (clients on Windows report error 10054, "forcibly closed by the remote
+        // host"); the server's error log gets 17819.
+        ctx.finish(Outcome::ClosedBeforeTls,
+                   "refused: this server accepts only strict (TDS 8.0) connections, and the "
+                   "client began TDS 7.x (a plain PRELOGIN); SQL Server logs error 17819 \"The "
+                   "SQL Server or the endpoint is configured to accept only strict (TDS 8.0 and "
+                   "above) connections. The connection has been closed.\"",
+                   false, true);
+        return;
+    }
     std::uint8_t sent = record.client_prelogin->encryption;
     encryption_to_server_ = ctx.scenario().scenario.tds.encryption_to_server.value_or(sent);
     server_.send_prelogin(raw_message(prelogin_packets_, encryption_to_server_));
@@ -253,6 +269,21 @@ void TdsAdapter::on_server_output(SessionContext& ctx, ServerLeg::Output out) {
             continue;
         }
         inspector_.server_packet(ctx, p);
+        if (router_ && router_->watching()) {
+            std::optional<std::string> server_name;
+            if (record.login) {
+                server_name = record.login->server_name;
+            }
+            for (auto& b : router_->server_packet(p, server_name)) {
+                pending_to_client_.push_back(std::move(b));
+            }
+            if (router_->routed()) {
+                ctx.log(LogLevel::Info, "routed the client to " + router_->host() + ":" +
+                                            std::to_string(router_->port()) +
+                                            " (ENVCHANGE 20 after LOGINACK)");
+            }
+            continue;
+        }
         pending_to_client_.push_back(p.bytes);
     }
     if (out.prelogin_answered) {
@@ -284,12 +315,24 @@ void TdsAdapter::on_upstream_answer(SessionContext& ctx) {
     auto upstream_mode = leg_mode(encryption_to_server_, answer);
     record.upstream_mode = upstream_mode;
 
-    auto to_client = ctx.scenario().scenario.tds.encryption_to_client;
-    auto bytes = raw_message(answer_packets_, to_client);
+    const auto& behaviour = ctx.scenario().scenario.tds;
+    auto to_client = behaviour.encryption_to_client;
+    std::vector<std::uint8_t> bytes;
     std::uint8_t shown = to_client.value_or(answer);
     record.client_answer = *record.upstream_answer;
-    record.client_answer->encryption = shown;
-    record.client_answer->encryption_name = tds::encryption_name(shown);
+    if (behaviour.omit_encryption_option) {
+        // The answer re-encoded without ENCRYPTION, in one packet as the server sent it.
+        const auto& h = answer_packets_.front().header;
+        bytes = tds::write_message(h.type, parsed->without(tds::prelogin_token::kEncryption),
+                                   tds::kDefaultPacketLen, h.spid, h.packet_id);
+        shown = kNotSupported; // a client that reads no option cannot have been offered TLS
+        record.client_answer->encryption = shown;
+        record.client_answer->encryption_name = "absent";
+    } else {
+        bytes = raw_message(answer_packets_, to_client);
+        record.client_answer->encryption = shown;
+        record.client_answer->encryption_name = tds::encryption_name(shown);
+    }
     auto client_mode = leg_mode(record.client_prelogin->encryption, shown);
     if (client_mode == tds::EncryptionMode::None) {
         client_mode = tds::EncryptionMode::Full; // if it starts TLS anyway, carry it fully
@@ -361,6 +404,13 @@ void TdsAdapter::complete_record(SessionContext& ctx) {
     note_client_tls(ctx);
     note_upstream_tls(ctx);
     auto& record = ctx.record();
+    if (router_ && router_->routed()) {
+        record.detail += "; the login response routed the client to " + router_->host() + ":" +
+                         std::to_string(router_->port()) + " (ENVCHANGE 20 after LOGINACK)";
+    } else if (router_ && router_->exempt()) {
+        record.detail += "; the routed connection (LOGIN7 ServerName " + router_->host() +
+                         "): served, not routed again";
+    }
     if (record.protocol == "undecided" && client_.protocol() != Protocol::Undecided) {
         record.protocol = std::string(to_string(client_.protocol()));
     }

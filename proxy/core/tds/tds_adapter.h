@@ -15,6 +15,14 @@
 //   anything else: relayed untouched, recorded as protocol "unknown"
 //   after login: TDS packets relayed one by one each way, each leg in its own mode
 //
+// Scenario faults on this path ([tds]):
+//   encryption_to_client    the answer's ENCRYPTION byte, any value (0x05 too), patched in place
+//   omit_encryption_option  the answer re-encoded without its ENCRYPTION option (one packet)
+//   strict_only             a TDS 7.x PRELOGIN is refused as SQL Server 2022 with Force Strict
+//                           Encryption refuses it: no answer, the connection reset (the server
+//                           logs error 17819); TLS first (TDS 8.0) is served
+//   route_to_host           the login response carries ENVCHANGE 20 after LOGINACK (LoginRouter)
+//
 // The outcome says what the client did, judged at the moment the session ends: a LOGIN7 in
 // TLS or in clear, an alert, or where in the handshake it left.
 
@@ -26,6 +34,7 @@
 
 #include <proxy/core/session/protocol_adapter.h>
 #include <proxy/core/tds/client_leg.h>
+#include <proxy/core/tds/login_router.h>
 #include <proxy/core/tds/server_leg.h>
 #include <proxy/core/tds/tds_inspector.h>
 #include <tds/packet.h>
@@ -45,6 +54,7 @@ class TdsAdapter final : public ProtocolAdapter {
     Outcome judge_client_left(const SessionContext& ctx) const override;
     Outcome server_left_before_login(const SessionContext& ctx) const override;
     void complete_record(SessionContext& ctx) override;
+    const TlsEndpoint* client_tls() const override { return client_.tls(); }
 
   private:
     void on_client_output(SessionContext& ctx, ClientLeg::Output out);
@@ -62,6 +72,7 @@ class TdsAdapter final : public ProtocolAdapter {
     ClientLeg client_;
     ServerLeg server_;
     TdsInspector inspector_;
+    std::optional<LoginRouter> router_; // route_to_host: made when the LOGIN7 goes up
     bool login_seen_ = false;
     std::uint8_t encryption_to_server_ = 0;
     std::vector<tds::Packet> prelogin_packets_;               // the client's PRELOGIN as it came

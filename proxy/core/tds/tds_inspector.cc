@@ -1,3 +1,4 @@
+#include <proxy/core/tds/login_router.h>
 #include <proxy/core/tds/tds_inspector.h>
 #include <tds/login7.h>
 #include <tds/rpc.h>
@@ -54,9 +55,12 @@ bool should_have_rejected(const scenarios::Scenario& s) {
     // "Should have rejected" is about what the client was shown in TLS: a scenario whose defect
     // is a PRELOGIN rewrite, an SSLRequest refusal or a reset has nothing wrong with its
     // certificate (and a TDS 8.0 client, whose PRELOGIN is inside TLS, never meets the rewrite).
-    bool certificate_is_the_defect = !s.tds.encryption_to_client && !s.tds.encryption_to_server &&
-                                     !s.tds.reset_during_handshake && !s.postgres.refuse_ssl &&
-                                     !s.postgres.strip_channel_binding;
+    // A routing scenario's certificate is wrong only for the routed connection (see
+    // on_login7): the first one dials a name the certificate holds.
+    bool certificate_is_the_defect =
+        !s.tds.encryption_to_client && !s.tds.encryption_to_server &&
+        !s.tds.reset_during_handshake && !s.tds.omit_encryption_option && !s.tds.strict_only &&
+        s.tds.route_to_host.empty() && !s.postgres.refuse_ssl && !s.postgres.strip_channel_binding;
     return !s.passthrough && certificate_is_the_defect && s.expect == scenarios::Expect::Reject;
 }
 
@@ -163,7 +167,11 @@ void TdsInspector::on_login7(SessionContext& ctx, const tds::Message& m, bool th
 
     const auto& scenario = ctx.scenario().scenario;
     bool plaintext = !s.through_tls;
-    if (!plaintext && !should_have_rejected(scenario)) {
+    // The connection a routing ENVCHANGE sent here dialled route_to_host, which the
+    // certificate does not name: a validating client must not have logged in through it.
+    bool routed_here = !scenario.tds.route_to_host.empty() && !scenario.passthrough &&
+                       names_route_host(s.server_name, scenario.tds.route_to_host);
+    if (!plaintext && !should_have_rejected(scenario) && !routed_here) {
         return;
     }
     std::string secret =

@@ -4,9 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <proxy/core/session/proxy_session.h>
+#include <proxy/core/tds/login_router.h>
 #include <proxy/core/tds/serve_session.h>
 #include <scenarios/catalogue.h>
+#include <support/hex.h>
 #include <support/test_pki.h>
+#include <tds/packet_writer.h>
 #include <tds/token_reader.h>
 
 #include "../leg_pair.h"
@@ -84,6 +87,7 @@ struct Chain {
             if (auto* s = std::get_if<proxy::action::Send>(&a)) {
                 to_proxy_from_server.insert(to_proxy_from_server.end(), s->bytes.begin(),
                                             s->bytes.end());
+                sent_by_server.insert(sent_by_server.end(), s->bytes.begin(), s->bytes.end());
             } else if (std::holds_alternative<proxy::action::Close>(a)) {
                 server_closed = true;
             }
@@ -119,6 +123,7 @@ struct Chain {
         auto p2c = std::exchange(to_client, {});
         if (!p2c.empty()) {
             moved = true;
+            received_by_client.insert(received_by_client.end(), p2c.begin(), p2c.end());
             auto out = client.on_bytes(p2c);
             if (out.error) {
                 client_error = out.error;
@@ -137,7 +142,7 @@ struct Chain {
     }
 
     // login: PRELOGIN with `enc`, the mode the answer implies, LOGIN7.
-    void login(std::uint8_t enc) {
+    void login(std::uint8_t enc, const tds::Login7& login7 = support::lab_login()) {
         client.send_prelogin(support::client_prelogin(enc));
         pump();
         if (client.phase() != ServerLeg::Phase::AwaitDecision) {
@@ -153,7 +158,7 @@ struct Chain {
         if (client_error) {
             return;
         }
-        client.send_packet(support::login7_message(support::lab_login()));
+        client.send_packet(support::login7_message(login7));
         pump();
     }
 
@@ -182,6 +187,8 @@ struct Chain {
     }
 
     bool pending_connect = false;
+    std::vector<std::uint8_t> sent_by_server;     // every byte the server sent
+    std::vector<std::uint8_t> received_by_client; // every byte the client got, as on the wire
     std::vector<std::string> logs;
     std::vector<std::shared_ptr<const proxy::MessageRecord>> messages;
     bool logged(const std::string& needle) const {
@@ -494,4 +501,297 @@ TEST_CASE("the chooser can switch the scenario at the ClientHello, by SNI",
     CHECK(r.scenario == "expired");
     REQUIRE(r.alert);
     CHECK(r.alert->name == "certificate_expired");
+}
+
+// ---- [tds] PRELOGIN faults, strict-only, routing (scenarios 57-60) ----------------------------
+
+namespace {
+
+// first_packet: the first TDS packet of a byte stream (plaintext PRELOGIN phase).
+std::vector<std::uint8_t> first_packet(const std::vector<std::uint8_t>& bytes) {
+    auto h = tds::parse_header(bytes);
+    REQUIRE(h);
+    REQUIRE(bytes.size() >= h->length);
+    return std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + h->length);
+}
+
+// routing_tokens: every routing ENVCHANGE the client's packets carried.
+std::vector<tds::RoutingTarget> routing_tokens(const std::vector<tds::Packet>& packets) {
+    std::vector<tds::RoutingTarget> out;
+    for (const auto& p : packets) {
+        for (const auto& e : tds::scan_tokens(p.payload()).env_changes) {
+            if (e.routing) {
+                out.push_back(*e.routing);
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("prelogin-unknown-encryption: the answer reaches the client with ENCRYPTION 0x05, "
+          "every other byte as the server sent it",
+          "[core][proxy][tds-faults]") {
+    Chain c(lab().runtime("prelogin-unknown-encryption"), proxy::ServeEncryption::Force);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    c.pump();
+    REQUIRE(c.client.phase() == ServerLeg::Phase::AwaitDecision);
+    auto from_server = first_packet(c.sent_by_server);
+    auto to_client = first_packet(c.received_by_client);
+    REQUIRE(to_client.size() == from_server.size());
+    auto parsed = tds::Prelogin::parse(std::span(from_server).subspan(tds::kHeaderLen));
+    REQUIRE(parsed);
+    std::size_t at = 0;
+    for (const auto& o : parsed->options()) {
+        if (o.token == tds::prelogin_token::kEncryption) {
+            at = tds::kHeaderLen + o.offset;
+        }
+    }
+    REQUIRE(at != 0);
+    CHECK(from_server[at] == 0x01); // the stand-in (forced encryption) said ON
+    auto expected = from_server;
+    expected[at] = 0x05;
+    CHECK(to_client == expected);
+    // go-mssqldb: any byte but NOT_SUP means TLS; the proxy carries it fully
+    c.client.start(EncryptionMode::Full);
+    c.pump();
+    REQUIRE_FALSE(c.client_error);
+    c.client.send_packet(support::login7_message(support::lab_login()));
+    c.pump();
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.client_answer->encryption_name == "0x05");
+    CHECK(r.upstream_answer->encryption_name == "ON");
+    CHECK(r.outcome == proxy::Outcome::LoginEncrypted);
+}
+
+TEST_CASE("prelogin-unknown-encryption: a client that takes 0x05 as 'no TLS' (tedious) logs in "
+          "in plaintext",
+          "[core][proxy][tds-faults]") {
+    Chain c(lab().runtime("prelogin-unknown-encryption"), proxy::ServeEncryption::Force);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    c.pump();
+    c.client.start(EncryptionMode::None);
+    c.client.send_packet(support::login7_message(support::lab_login()));
+    c.pump();
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.outcome == proxy::Outcome::LoginPlaintext);
+    CHECK(r.upstream_mode == EncryptionMode::Full);
+    CHECK(c.logged("EXPOSED"));
+}
+
+TEST_CASE("prelogin-no-encryption-option: the answer loses the ENCRYPTION entry and byte, the "
+          "offsets follow",
+          "[core][proxy][tds-faults]") {
+    Chain c(lab().runtime("prelogin-no-encryption-option"), proxy::ServeEncryption::Force);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    c.pump();
+    auto from_server = first_packet(c.sent_by_server);
+    // The stand-in answers in the tds-protocol.md 6.1 layout: VERSION ENCRYPTION INSTOPT
+    // THREADID(empty) MARS.
+    REQUIRE(from_server.size() == 0x2B);
+    REQUIRE(support::to_hex(std::span(from_server).subspan(8, 26)) ==
+            "00001a000601002000010200210001030022000004002200"
+            "01ff");
+    std::vector<std::uint8_t> version(from_server.begin() + 34, from_server.begin() + 40);
+    auto expected = support::from_hex("04 01 00 25");
+    expected.insert(expected.end(), from_server.begin() + 4, from_server.begin() + 8); // SPID, id
+    auto table =
+        support::from_hex("00 00 15 00 06 02 00 1B 00 01 03 00 1C 00 00 04 00 1C 00 01 FF");
+    expected.insert(expected.end(), table.begin(), table.end());
+    expected.insert(expected.end(), version.begin(), version.end());
+    expected.push_back(0x00); // INSTOPT ok
+    expected.push_back(0x00); // MARS off
+    CHECK(support::to_hex(c.received_by_client) == support::to_hex(expected));
+    REQUIRE(c.client.prelogin_answer());
+    auto shown = tds::Prelogin::parse(c.client.prelogin_answer()->payload);
+    REQUIRE(shown);
+    CHECK_FALSE(shown->encryption());
+
+    // tedious: no option read, no TLS: LOGIN7 in clear
+    c.client.start(EncryptionMode::None);
+    c.client.send_packet(support::login7_message(support::lab_login()));
+    c.pump();
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.client_answer->encryption_name == "absent");
+    CHECK(r.upstream_answer->encryption_name == "ON");
+    CHECK(r.outcome == proxy::Outcome::LoginPlaintext);
+}
+
+TEST_CASE("prelogin-no-encryption-option: a client that aborts (go-mssqldb, mssql-jdbc) is "
+          "recorded as closed before TLS",
+          "[core][proxy][tds-faults]") {
+    Chain c(lab().runtime("prelogin-no-encryption-option"), proxy::ServeEncryption::Force);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    c.pump();
+    c.client_closes();
+    CHECK(c.record().outcome == proxy::Outcome::ClosedBeforeTls);
+    CHECK(c.record().client_answer->encryption_name == "absent");
+}
+
+TEST_CASE("strict-only-server: a TDS 7.x PRELOGIN gets no answer and a reset",
+          "[core][proxy][tds-faults]") {
+    Chain c(lab().runtime("strict-only-server"), proxy::ServeEncryption::Force);
+    c.client.send_prelogin(support::client_prelogin(0x01));
+    c.pump();
+    CHECK(c.received_by_client.empty());
+    CHECK(c.proxy_closed);
+    CHECK(c.proxy_reset);
+    const auto& r = c.record();
+    CHECK(r.protocol == "tds7");
+    CHECK(r.outcome == proxy::Outcome::ClosedBeforeTls);
+    CHECK_THAT(r.detail, Catch::Contains("17819") && Catch::Contains("strict (TDS 8.0)"));
+    REQUIRE(r.client_prelogin);
+    CHECK(r.client_prelogin->encryption_name == "ON");
+    CHECK_FALSE(r.upstream_answer); // nothing went up
+}
+
+TEST_CASE("strict-only-server: TLS first (TDS 8.0) is served", "[core][proxy][tds-faults]") {
+    Chain c(lab().runtime("strict-only-server"), proxy::ServeEncryption::Strict,
+            lab().client_tds8_trusting_lab.get());
+    c.client.start_tls_first();
+    c.pump();
+    REQUIRE(c.client.phase() == ServerLeg::Phase::Tls);
+    c.client.send_packet(support::client_prelogin(0x02));
+    c.pump();
+    auto l = support::lab_login();
+    l.tds_version = tds::tds_version::k80;
+    c.client.send_packet(support::login7_message(l));
+    c.pump();
+    CHECK(c.logged_in());
+    c.client_closes();
+    CHECK(c.record().protocol == "tds8");
+    CHECK(c.record().outcome == proxy::Outcome::LoginEncrypted);
+}
+
+TEST_CASE("redirect-wrong-host: ENVCHANGE 20 right after LOGINACK, exactly once, with the "
+          "listener's port",
+          "[core][proxy][tds-faults]") {
+    Chain c(lab().runtime("redirect-wrong-host"), proxy::ServeEncryption::Force, nullptr, true,
+            [](proxy::ProxySettings& s) { s.listen_port = 14330; });
+    c.login(0x01);
+    REQUIRE_FALSE(c.client_error);
+    CHECK(c.logged_in());
+    auto routes = routing_tokens(c.client_packets);
+    REQUIRE(routes.size() == 1);
+    CHECK(routes[0].protocol == 0);
+    CHECK(routes[0].port == 14330);
+    CHECK(routes[0].alternate_server == "sql-replica.lab.test");
+    // where: the bytes right after LOGINACK are the routing token, then the server's DONE
+    bool placed = false;
+    for (const auto& p : c.client_packets) {
+        auto pl = p.payload();
+        auto scan = tds::scan_tokens(pl);
+        if (!scan.login_ack) {
+            continue;
+        }
+        auto token = tds::TokenWriter().env_routing(14330, "sql-replica.lab.test").take();
+        REQUIRE(pl.size() >= scan.login_ack_end + token.size());
+        CHECK(std::equal(token.begin(), token.end(),
+                         pl.begin() + static_cast<std::ptrdiff_t>(scan.login_ack_end)));
+        // the server's own response, routing token taken out, is what the server sent
+        CHECK(scan.dones.size() >= 1);
+        CHECK(p.header.status == tds::status::kEndOfMessage);
+        CHECK(p.header.length == p.bytes.size());
+        placed = true;
+    }
+    CHECK(placed);
+    // later messages are not touched
+    c.client.send_packet(support::sql_batch_message("SELECT 1"));
+    c.pump();
+    CHECK(routing_tokens(c.client_packets).size() == 1);
+    c.client_closes();
+    CHECK_THAT(c.record().detail,
+               Catch::Contains("routed the client to sql-replica.lab.test:14330"));
+    CHECK(c.record().outcome == proxy::Outcome::LoginEncrypted);
+    CHECK_FALSE(c.logged("EXPOSED")); // the first connection's name is in the certificate
+}
+
+TEST_CASE("redirect-wrong-host: the routed connection is not routed again; a validating client "
+          "refuses the certificate",
+          "[core][proxy][tds-faults]") {
+    auto login = support::lab_login();
+    login.server_name = "sql-replica.lab.test";
+    SECTION("a client that does not validate logs in, no routing token") {
+        auto any = client_trusting_anything();
+        Chain c(lab().runtime("redirect-wrong-host"), proxy::ServeEncryption::Force, any.get(),
+                true, [](proxy::ProxySettings& s) { s.listen_port = 14330; });
+        c.login(0x01, login);
+        CHECK(c.logged_in());
+        CHECK(routing_tokens(c.client_packets).empty());
+        c.client_closes();
+        CHECK_THAT(c.record().detail, Catch::Contains("not routed again"));
+        CHECK(c.logged("EXPOSED")); // through a certificate that does not name the routed host
+    }
+    SECTION("a client that checks the name against sql-replica.lab.test fails the handshake") {
+        Chain c(lab().runtime("redirect-wrong-host"), proxy::ServeEncryption::Force, nullptr, true,
+                [](proxy::ProxySettings& s) { s.listen_port = 14330; });
+        c.client = ServerLeg({lab().client_trusting_lab.get(), "sql-replica.lab.test"});
+        c.login(0x01, login);
+        CHECK(c.client_error);
+        CHECK_FALSE(c.logged_in());
+        CHECK(c.record().outcome == proxy::Outcome::Alert);
+    }
+}
+
+TEST_CASE("LoginRouter: a failed login is relayed untouched and ends the watch",
+          "[core][proxy][tds-faults]") {
+    proxy::LoginRouter router("sql-replica.lab.test", 1433);
+    tds::ServerMessage m;
+    m.number = 18456;
+    m.severity = 14;
+    m.text = "Login failed for user 'x'.";
+    auto payload = tds::TokenWriter().error(m).done(tds::done_status::kError).take();
+    auto packets = tds::split_message(0x04, payload, 4096, 51);
+    REQUIRE(packets.size() == 1);
+    auto out = router.server_packet(packets[0], std::string("localhost"));
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == packets[0].bytes);
+    CHECK_FALSE(router.watching());
+    CHECK_FALSE(router.routed());
+}
+
+TEST_CASE("LoginRouter: a login response over several packets is held until EOM and cut again "
+          "at the server's packet size",
+          "[core][proxy][tds-faults]") {
+    proxy::LoginRouter router("sql-replica.lab.test", 1433);
+    tds::TokenWriter w;
+    for (int i = 0; i < 12; ++i) {
+        tds::ServerMessage info;
+        info.number = 5701;
+        info.text = std::string(40, 'x');
+        w.info(info);
+    }
+    auto payload = w.login_ack(0x74000004, "Microsoft SQL Server", 16, 0, 1000).done(0).take();
+    auto packets = tds::split_message(0x04, payload, 512, 51);
+    REQUIRE(packets.size() > 2);
+    std::vector<std::vector<std::uint8_t>> out;
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        auto got = router.server_packet(packets[i], std::string("localhost"));
+        if (i + 1 < packets.size()) {
+            CHECK(got.empty());
+        }
+        out.insert(out.end(), got.begin(), got.end());
+    }
+    CHECK(router.routed());
+    std::vector<std::uint8_t> joined;
+    for (const auto& b : out) {
+        CHECK(b.size() <= 512);
+        joined.insert(joined.end(), b.begin() + static_cast<std::ptrdiff_t>(tds::kHeaderLen),
+                      b.end());
+    }
+    auto scan = tds::scan_tokens(joined);
+    REQUIRE(scan.login_ack);
+    REQUIRE(scan.env_changes.size() == 1);
+    REQUIRE(scan.env_changes[0].routing);
+    CHECK(joined.size() == payload.size() + 3 + 1 + 2 + 5 + 40 + 2);
+    CHECK(tds::parse_header(out.back())->status == tds::status::kEndOfMessage);
+    CHECK(proxy::names_route_host("SQL-Replica.lab.test\\inst", "sql-replica.lab.test"));
+    CHECK_FALSE(proxy::names_route_host("sql-replica.lab.test.evil", "sql-replica.lab.test"));
 }
