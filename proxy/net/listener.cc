@@ -49,7 +49,43 @@ void Listener::on_connection(uv_stream_t* server, int status) {
     if (!session.accept(server)) {
         return;
     }
-    session.start(self->factory_(SessionInfo{session.id(), session.peer()}), self->hooks_);
+    SessionInfo info{session.id(), session.peer(), std::nullopt};
+    SessionHooks hooks = self->hooks_;
+    if (self->transparent_) {
+        auto dest = session.original_destination();
+        const auto* peer = reinterpret_cast<const sockaddr*>(&session.peer_address());
+        if (dest && self->registry_.from_own_upstream(peer)) {
+            dest = std::unexpected(
+                "refused: this connection comes from tlslab's own upstream connection to " +
+                format_address(reinterpret_cast<const sockaddr*>(&*dest)) +
+                ", redirected back to tlslab (a loop: exempt tlslab's own traffic from the "
+                "redirect rule, see scripts/transparent)");
+        }
+        if (!dest) {
+            spdlog::warn("[{}#{} {}] transparent: {}", self->label_, session.id(), session.peer(),
+                         dest.error());
+            session.close(dest.error());
+            return;
+        }
+        hooks.upstream = *dest;
+        info.original_destination = *dest;
+    }
+    if (!self->gate_) {
+        session.start(self->factory_(info), std::move(hooks));
+        return;
+    }
+    // The gate may answer later (after work off the loop): find the session again by id then.
+    SessionRegistry& registry = self->registry_;
+    std::uint64_t id = session.id();
+    MachineFactory factory = self->factory_;
+    self->gate_(info, [&registry, id, info, hooks = std::move(hooks),
+                       factory = std::move(factory)]() mutable {
+        Session* held = registry.find(id);
+        if (held == nullptr || held->closing()) {
+            return;
+        }
+        held->start(factory(info), std::move(hooks));
+    });
 }
 
 void Listener::close(std::function<void()> done) {

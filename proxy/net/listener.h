@@ -3,6 +3,7 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <uv.h>
@@ -17,9 +18,16 @@ namespace proxy::net {
 struct SessionInfo {
     std::uint64_t id = 0;
     std::string peer;
+    // Transparent listeners: where the client meant to go (its upstream), from the kernel.
+    std::optional<sockaddr_storage> original_destination;
 };
 
 using MachineFactory = std::function<std::unique_ptr<Machine>(const SessionInfo&)>;
+// StartGate: called for each accepted connection before its machine exists; the session starts
+// (the factory runs, the client is read) when the gate calls `proceed`, on the loop thread, at
+// most once. Until then the client's bytes wait in the kernel. A session closed meanwhile (shut
+// down, a rule) is not started.
+using StartGate = std::function<void(const SessionInfo&, std::function<void()> proceed)>;
 
 // Listener accepts TCP connections on one address and gives each a Session with a fresh machine
 // from its factory. The factory may be replaced while running (new connections get the new one).
@@ -42,6 +50,11 @@ class Listener {
     void set_factory(MachineFactory factory) { factory_ = std::move(factory); }
     // set_hooks: the upstream and record sink given to every new session.
     void set_hooks(SessionHooks hooks) { hooks_ = std::move(hooks); }
+    // set_transparent: each connection's upstream is its original destination (SO_ORIGINAL_DST);
+    // a connection without one, or whose original destination is tlslab itself, is refused.
+    void set_transparent(bool on) { transparent_ = on; }
+    // set_start_gate: hold each session's start until the gate says so (see StartGate).
+    void set_start_gate(StartGate gate) { gate_ = std::move(gate); }
 
   private:
     static void on_connection(uv_stream_t* server, int status);
@@ -52,6 +65,8 @@ class Listener {
     std::string label_;
     MachineFactory factory_;
     SessionHooks hooks_;
+    bool transparent_ = false;
+    StartGate gate_;
     uv_tcp_t tcp_{};
     bool open_ = false;
     std::string bound_;

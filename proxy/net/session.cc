@@ -2,6 +2,7 @@
 
 #include <proxy/core/session/session_record.h>
 #include <proxy/net/address.h>
+#include <proxy/net/original_destination.h>
 #include <proxy/net/session.h>
 
 namespace proxy::net {
@@ -51,6 +52,7 @@ bool Session::accept(uv_stream_t* listener) {
     int len = sizeof peer;
     if (uv_tcp_getpeername(&client_.tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
         peer_ = format_address(reinterpret_cast<sockaddr*>(&peer));
+        peer_addr_ = peer;
     } else {
         // A client that resets right after connecting takes its address with it: the kernel no
         // longer knows the peer once the socket is reset, and libuv's accept does not keep it.
@@ -315,7 +317,28 @@ void Session::connect_upstream() {
                             reinterpret_cast<const sockaddr*>(&*hooks_.upstream), on_connect);
     if (rc != 0) {
         dispatch(event::ConnectFailed{uv_message(rc)});
+        return;
     }
+    // The kernel bound our end at connect(): remember it, so a connection that comes back to a
+    // transparent listener from it is known as a loop.
+    sockaddr_storage local{};
+    int len = sizeof local;
+    if (uv_tcp_getsockname(&server_.tcp, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+        upstream_local_ = local;
+    }
+}
+
+std::expected<sockaddr_storage, std::string> Session::original_destination() const {
+    uv_os_fd_t fd = -1;
+    if (!client_.open || uv_fileno(reinterpret_cast<const uv_handle_t*>(&client_.tcp), &fd) != 0) {
+        return std::unexpected("the client's socket is closed");
+    }
+    return query_original_destination(fd);
+}
+
+bool Session::is_upstream_source(const sockaddr* addr) const {
+    return upstream_local_ &&
+           same_endpoint(reinterpret_cast<const sockaddr*>(&*upstream_local_), addr);
 }
 
 void Session::on_connect(uv_connect_t* req, int status) {
@@ -378,6 +401,11 @@ Session& SessionRegistry::create(uv_loop_t* loop, std::string label) {
     return *it->second;
 }
 
+Session* SessionRegistry::find(std::uint64_t id) {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
 void SessionRegistry::destroy(std::uint64_t id) {
     sessions_.erase(id);
     if (sessions_.empty() && on_empty) {
@@ -412,6 +440,15 @@ std::size_t SessionRegistry::close_where(const std::function<bool(const Session&
         s->close(reason);
     }
     return picked.size();
+}
+
+bool SessionRegistry::from_own_upstream(const sockaddr* peer) const {
+    for (const auto& [id, s] : sessions_) {
+        if (s->is_upstream_source(peer)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void SessionRegistry::for_each(const std::function<void(const Session&)>& fn) const {

@@ -20,6 +20,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <map>
 #include <memory>
@@ -62,7 +63,13 @@ class Session {
 
     std::uint64_t id() const { return id_; }
     const std::string& peer() const { return peer_; }
+    const sockaddr_storage& peer_address() const { return peer_addr_; }
+    // original_destination: where the client meant to go before a redirect (transparent mode).
+    std::expected<sockaddr_storage, std::string> original_destination() const;
+    // is_upstream_source: `addr` is the local end of this session's upstream connection.
+    bool is_upstream_source(const sockaddr* addr) const;
     const std::string& label() const { return label_; }
+    bool closing() const { return closing_; }
     std::chrono::system_clock::time_point started() const { return started_; }
 
   private:
@@ -117,6 +124,8 @@ class Session {
     std::uint64_t id_;
     std::string label_;
     std::string peer_;
+    sockaddr_storage peer_addr_{};
+    std::optional<sockaddr_storage> upstream_local_; // our end of the upstream connection
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     std::unique_ptr<Machine> machine_;
     SessionHooks hooks_;
@@ -137,12 +146,17 @@ class SessionRegistry {
   public:
     Session& create(uv_loop_t* loop, std::string label);
     void destroy(std::uint64_t id);
+    // find: the live session `id`, or null once it is destroyed.
+    Session* find(std::uint64_t id);
     void close_all(const std::string& reason);
     // close_where closes the live sessions `pred` picks; returns how many.
     std::size_t close_where(const std::function<bool(const Session&)>& pred,
                             const std::string& reason);
     void for_each(const std::function<void(const Session&)>& fn) const;
     std::size_t size() const { return sessions_.size(); }
+    // from_own_upstream: `peer` is the local end of one of our own upstream connections, i.e. a
+    // redirect rule sent tlslab's connection to the server back to tlslab (a loop).
+    bool from_own_upstream(const sockaddr* peer) const;
     // Called after every destroy(): lets a shutting-down app notice the last session going.
     std::function<void()> on_empty;
 

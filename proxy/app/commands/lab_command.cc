@@ -36,9 +36,11 @@ void print_table(const std::vector<LabListener>& listeners, const Lab& lab, cons
         tds = tds || l.protocol == scenarios::Protocol::Tds;
         postgres = postgres || l.protocol == scenarios::Protocol::Postgres;
         mysql = mysql || l.protocol == scenarios::Protocol::Mysql;
-        std::printf("%-6u %-9s %-24s %-7s %s\n", l.endpoint->bound_port(),
+        std::string note = validity_note(s); // "certificate valid for 60 s from each connection"
+        std::printf("%-6u %-9s %-24s %-7s %s%s\n", l.endpoint->bound_port(),
                     std::string(scenarios::to_string(l.protocol)).c_str(), s.name.c_str(),
-                    std::string(scenarios::to_string(s.expect)).c_str(), s.expect_detail.c_str());
+                    std::string(scenarios::to_string(s.expect)).c_str(), s.expect_detail.c_str(),
+                    note.empty() ? "" : (" (" + note + ")").c_str());
     }
     std::string ca = lab.ca().cert_path().string();
     std::printf("\nConnect to PORT (user lab, password lab-password; trust the lab CA %s):\n",

@@ -8,8 +8,11 @@
 #include <proxy/app/commands/proxy_options.h>
 #include <proxy/app/lab/lab_setup.h>
 #include <proxy/app/lab/lab_state.h>
+#include <proxy/app/lab/mirror_names.h>
 #include <proxy/app/lab/proxy_endpoint.h>
+#include <proxy/app/lab/transparent_certificates.h>
 #include <proxy/app/outputs/lab_outputs.h>
+#include <proxy/core/tls/tls_context.h>
 #include <proxy/net/event_loop.h>
 #include <proxy/net/loop_bridge.h>
 
@@ -37,6 +40,13 @@ int run_proxy_command(const CommandLine& cl) {
                                            "require_secure_transport=ON does: MySQL's error 3159, "
                                            "or MariaDB's 1045 in front of MariaDB (default: relay it)")
         ("upstream", "HOST:PORT of the real server (or tlslab serve)", cxxopts::value<std::string>())
+        ("transparent", "Transparent interception: clients dial the real server, a redirect rule "
+                        "(scripts/transparent) sends them here, and each connection goes on to its "
+                         "original destination (SO_ORIGINAL_DST); no --upstream")
+        ("certificate", "Transparent mode: whose names the certificate carries: client (the SNI, "
+                        "else the original destination's IP) or mirror (the real server's CN and "
+                        "SANs, read from it first; needs --protocol tds, postgres, mysql or tls)",
+         cxxopts::value<std::string>()->default_value("client"))
         ("scenario", "Scenario new connections meet (see `tlslab scenarios`)",
          cxxopts::value<std::string>()->default_value("valid"))
         ("upstream-ca", "PEM file of CAs to verify the server with (otherwise it is recorded, not verified)",
@@ -56,8 +66,22 @@ int run_proxy_command(const CommandLine& cl) {
         std::cerr << "tlslab proxy: " << outputs.error() << "\n";
         return 2;
     }
-    if (args.count("upstream") == 0) {
-        std::cerr << "tlslab proxy: --upstream HOST:PORT is required\n";
+    bool transparent = args.count("transparent") != 0;
+    if (transparent == (args.count("upstream") != 0)) {
+        std::cerr << "tlslab proxy: "
+                  << (transparent ? "--transparent takes no --upstream: each connection goes to "
+                                    "its original destination"
+                                  : "--upstream HOST:PORT is required (or --transparent)")
+                  << "\n";
+        return 2;
+    }
+    auto certificate_names = args["certificate"].as<std::string>();
+    if (certificate_names != "client" && certificate_names != "mirror") {
+        std::cerr << "tlslab proxy: --certificate must be client or mirror\n";
+        return 2;
+    }
+    if (!transparent && args.count("certificate") != 0) {
+        std::cerr << "tlslab proxy: --certificate is for --transparent\n";
         return 2;
     }
     auto protocol = listener_protocol_from_name(args["protocol"].as<std::string>());
@@ -66,17 +90,25 @@ int run_proxy_command(const CommandLine& cl) {
         return 2;
     }
     auto listen = net::parse_host_port(args["listen"].as<std::string>());
-    auto upstream = net::parse_host_port(args["upstream"].as<std::string>());
-    if (!listen || !upstream) {
-        std::cerr << "tlslab proxy: "
-                  << (!listen ? "--listen " + listen.error() : "--upstream " + upstream.error())
-                  << "\n";
+    if (!listen) {
+        std::cerr << "tlslab proxy: --listen " << listen.error() << "\n";
         return 2;
     }
-    auto upstream_addr = net::resolve(*upstream);
-    if (!upstream_addr) {
-        std::cerr << "tlslab proxy: --upstream " << upstream_addr.error() << "\n";
-        return 2;
+    net::HostPort upstream;
+    sockaddr_storage upstream_addr{};
+    if (!transparent) {
+        auto parsed = net::parse_host_port(args["upstream"].as<std::string>());
+        if (!parsed) {
+            std::cerr << "tlslab proxy: --upstream " << parsed.error() << "\n";
+            return 2;
+        }
+        auto resolved = net::resolve(*parsed);
+        if (!resolved) {
+            std::cerr << "tlslab proxy: --upstream " << resolved.error() << "\n";
+            return 2;
+        }
+        upstream = *parsed;
+        upstream_addr = *resolved;
     }
     auto lab = Lab::prepare(lab_options_from(cl, args));
     if (!lab) {
@@ -117,8 +149,32 @@ int run_proxy_command(const CommandLine& cl) {
     config.postgres_refuse_plaintext = args.count("postgres-require-ssl") != 0;
     config.mysql_refuse_plaintext = args.count("mysql-require-secure-transport") != 0;
     config.listen = *listen;
-    config.upstream = *upstream_addr;
-    config.upstream_name = upstream->host;
+    config.upstream = upstream_addr;
+    config.upstream_name = upstream.host;
+    TransparentCertificates certificates(**lab);
+    config.transparent = transparent;
+    config.certificates = transparent ? &certificates : nullptr;
+    // mirror: each original destination's certificate is read once, off the loop thread, before
+    // that destination's first session starts (see mirror_names.h).
+    certs::SslCtxPtr mirror_ctx;
+    std::optional<MirrorNames> mirror;
+    if (certificate_names == "mirror") {
+        if (*protocol == ListenerProtocol::Auto) {
+            std::cerr << "tlslab proxy: --certificate mirror needs --protocol tds, postgres, "
+                         "mysql or tls (to know how to ask the server for its certificate)\n";
+            return 2;
+        }
+        TlsClientConfig c;
+        c.min_version = TLS1_VERSION;
+        auto ctx = make_client_context(c);
+        if (!ctx) {
+            std::cerr << "tlslab proxy: " << ctx.error() << "\n";
+            return 1;
+        }
+        mirror_ctx = std::move(*ctx);
+        mirror.emplace(loop.get(), *protocol, mirror_ctx.get(), MirrorNames::Limits{});
+        config.mirror = &*mirror;
+    }
     config.upstream_tls = &*upstream_tls;
     apply_timeouts(config, args);
     config.outputs = outputs->get();
@@ -144,9 +200,13 @@ int run_proxy_command(const CommandLine& cl) {
     }
     const auto& s = (*scenario)->scenario;
     std::cerr << "tlslab proxy: listening on " << endpoint.bound() << " (" << to_string(*protocol)
-              << ") -> " << upstream->to_string() << " (scenario " << s.name << ": "
-              << s.description << "; a validating client should " << scenarios::to_string(s.expect)
-              << ")\n";
+              << ") -> "
+              << (transparent ? "each connection's original destination (transparent, "
+                                "certificate names: " +
+                                    certificate_names + ")"
+                              : upstream.to_string())
+              << " (scenario " << s.name << ": " << s.description << "; a validating client should "
+              << scenarios::to_string(s.expect) << ")\n";
     std::cout << std::flush;
     spdlog::info("proxy: listening on {}", endpoint.bound());
     loop.run([&] {

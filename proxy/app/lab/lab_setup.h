@@ -35,6 +35,14 @@ class Lab {
     // runtime mints (once) the certificate and contexts of a scenario; error if unknown.
     std::expected<std::shared_ptr<const ScenarioRuntime>, std::string>
     runtime(const std::string& name);
+    // runtime_for mints `scenario` anew for other names (transparent mode: the names a client
+    // asked for, or the real server's), with `leaf_key` when given (no key generation: an
+    // RSA-4096 key takes a second); not cached here.
+    std::expected<std::shared_ptr<const ScenarioRuntime>, std::string>
+    runtime_for(const scenarios::Scenario& scenario, const LabIdentity& names,
+                EVP_PKEY* leaf_key = nullptr) const {
+        return materialize(scenario, ca_, pki_, names, leaf_key);
+    }
 
   private:
     Lab(certs::LabCa ca, ScenarioPki pki) : ca_(std::move(ca)), pki_(std::move(pki)) {}

@@ -1,4 +1,7 @@
+#include <spdlog/spdlog.h>
+
 #include <proxy/app/lab/proxy_endpoint.h>
+#include <proxy/net/address.h>
 
 namespace proxy::app {
 
@@ -7,7 +10,10 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
     : config_(std::move(config)), scenario_(std::move(scenario)),
       listener_(loop, registry, config_.id, [this](const net::SessionInfo& info) {
           ProxySettings s;
-          s.scenario = scenario_; // the scenario at accept time stays with the session
+          // The scenario at accept time stays with the session; a time-bound certificate
+          // ("expires in 60 s") is minted again when it is more than a moment old.
+          scenario_ = refresh_if_time_bound(scenario_);
+          s.scenario = scenario_;
           if (config_.state != nullptr) {
               if (auto ruled = config_.state->choose_at_accept(config_.id, info.peer)) {
                   s.scenario = std::move(ruled);
@@ -18,6 +24,9 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
                   return state->choose_later(id, facts);
               };
           }
+          if (info.original_destination) {
+              transparent_session(s, info);
+          }
           s.protocol = config_.protocol;
           s.postgres_refuse_plaintext = config_.postgres_refuse_plaintext;
           s.mysql_refuse_plaintext = config_.mysql_refuse_plaintext;
@@ -27,7 +36,9 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
           s.upstream.generic = config_.upstream_tls->generic.get();
           s.upstream.mysql = config_.upstream_tls->mysql.get();
           s.upstream_verified = config_.upstream_tls->verified;
-          s.upstream_name = config_.upstream_name;
+          if (!info.original_destination) {
+              s.upstream_name = config_.upstream_name;
+          }
           s.connect_timeout_ms = config_.connect_timeout_ms;
           s.handshake_timeout_ms = config_.handshake_timeout_ms;
           s.idle_timeout_ms = config_.idle_timeout_ms;
@@ -58,6 +69,59 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
         };
     }
     listener_.set_hooks(std::move(hooks));
+    listener_.set_transparent(config_.transparent);
+    if (config_.transparent && config_.mirror != nullptr) {
+        MirrorNames* mirror = config_.mirror;
+        listener_.set_start_gate(
+            [mirror](const net::SessionInfo& info, std::function<void()> proceed) {
+                if (!info.original_destination) {
+                    proceed();
+                    return;
+                }
+                mirror->prepare(*info.original_destination, std::move(proceed));
+            });
+    }
+}
+
+void ProxyEndpoint::transparent_session(ProxySettings& s, const net::SessionInfo& info) {
+    const auto* dest = reinterpret_cast<const sockaddr*>(&*info.original_destination);
+    s.original_destination = net::format_address(dest);
+    auto hp = net::parse_host_port(s.original_destination);
+    std::string ip = hp ? hp->host : s.original_destination;
+    s.upstream_name = ip; // no SNI towards the server; verified against its IP with --upstream-ca
+    if (config_.certificates == nullptr) {
+        return;
+    }
+    std::optional<CertificateNames> mirrored;
+    if (config_.mirror != nullptr) {
+        mirrored = config_.mirror->find(s.original_destination); // known: the gate waited for it
+    }
+    // The scenario in force (the accept-time one, or one a rule picked at PRELOGIN) is minted
+    // for the names at the ClientHello, the moment the certificate is chosen.
+    auto current = std::make_shared<std::shared_ptr<const ScenarioRuntime>>(s.scenario);
+    LabState* state = config_.state;
+    TransparentCertificates* certificates = config_.certificates;
+    std::string id = config_.id;
+    std::uint64_t session = info.id;
+    s.choose = [state, certificates, id, session, current, ip,
+                mirrored](const SessionFacts& facts) -> std::shared_ptr<const ScenarioRuntime> {
+        auto ruled = state != nullptr ? state->choose_later(id, facts) : nullptr;
+        if (ruled) {
+            *current = ruled;
+        }
+        if (facts.stage != SessionFacts::Stage::ClientHello || !*current ||
+            (*current)->scenario.passthrough) {
+            return ruled;
+        }
+        auto names = mirrored ? *mirrored : names_for_client(facts.sni, ip);
+        auto rt = certificates->runtime(**current, names);
+        if (!rt) {
+            spdlog::warn("[{}#{}] transparent: cannot mint the certificate for {}: {}", id, session,
+                         names.key(), rt.error());
+            return ruled;
+        }
+        return *rt;
+    };
 }
 
 } // namespace proxy::app

@@ -3,10 +3,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <proxy/app/lab/lab_setup.h>
 #include <proxy/app/lab/lab_state.h>
+#include <proxy/app/lab/mirror_names.h>
+#include <proxy/app/lab/transparent_certificates.h>
 #include <proxy/app/outputs/lab_outputs.h>
 #include <proxy/core/session/proxy_session.h>
 #include <proxy/net/listener.h>
@@ -33,6 +36,13 @@ class ProxyEndpoint {
         std::uint64_t idle_timeout_ms = 300'000;
         LabOutputs* outputs = nullptr; // what to keep (secrets, messages, transcript)
         LabState* state = nullptr;     // records, rules, the admin API's view
+        // Transparent mode: each connection's upstream is its original destination, and its
+        // certificate names what the client asked for (or, with mirror, the real server's names).
+        bool transparent = false;
+        TransparentCertificates* certificates = nullptr; // required when transparent
+        // mirror: the real server's certificate names per original destination, read before
+        // a session starts (off the loop); null, or no answer: the client's names.
+        MirrorNames* mirror = nullptr;
     };
 
     ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Config config,
@@ -47,6 +57,8 @@ class ProxyEndpoint {
     const std::string& bound() const { return listener_.bound(); }
 
   private:
+    void transparent_session(ProxySettings& s, const net::SessionInfo& info);
+
     Config config_;
     std::shared_ptr<const ScenarioRuntime> scenario_;
     net::Listener listener_;
