@@ -9,9 +9,15 @@ Imported by conftest.py (fixtures) and by the test modules. Standard library + p
                         SIGTERM (SIGKILL after a bound), raising if the process had died,
                         needed SIGKILL, or exited non-zero on SIGTERM
   running_tlslab(...)   the same as a context manager
-  run_probe(driver, host=, port=, **options)
+  run_probe(driver, host=, port=, resolve=[names], **options)
                         runs probes/<driver>/probe (bounded), asserts exit 0 and exactly
-                        one JSON line, returns the parsed object (a dict with .describe())
+                        one JSON line, returns the parsed object (a dict with .describe());
+                        with resolve, under a private /etc/hosts that maps the names to
+                        127.0.0.1 (private_hosts_argv)
+  private_hosts_argv(names, argv)
+                        argv wrapped in `unshare -m` + `mount --bind` of a temporary hosts
+                        file (the machine's /etc/hosts + "127.0.0.1 NAME" lines) over
+                        /etc/hosts: only that process tree sees the names (needs root)
   EventLog(path)        the --events file of a proxy or lab: records() parses the complete
                         lines written so far ("event": "session" records, with a parsed
                         `started_ts`), wait_for(pred, bound) waits for matching records
@@ -91,10 +97,12 @@ class TlslabProcess:
     def start(cls, binary: Path | str, subcommand: str, *args: str,
               state_dir: Path | str | None = None, log_level: str = "debug",
               listen: str | None = "127.0.0.1:0", ready_timeout: float = READY_TIMEOUT_S,
-              name: str | None = None, fail_pattern: str | None = None) -> "TlslabProcess":
+              name: str | None = None, fail_pattern: str | None = None,
+              prefix: list[str] | None = None) -> "TlslabProcess":
         """fail_pattern: a line (stdout or stderr) matching it before "listening on" fails the
-        start at once (e.g. "cannot listen on", for a subcommand that may not exit on it)."""
-        argv = [str(binary)]
+        start at once (e.g. "cannot listen on", for a subcommand that may not exit on it).
+        prefix: argv words run before the binary (e.g. ["ip", "netns", "exec", NS])."""
+        argv = [*(prefix or []), str(binary)]
         if state_dir is not None:
             argv += ["--state-dir", str(state_dir)]
         argv += ["--log-level", log_level, subcommand, *map(str, args)]
@@ -297,11 +305,87 @@ class ProbeResult(dict):
                 f"stderr: {self.stderr.strip()[-2000:]}")
 
 
+_hosts_lock = threading.Lock()
+_hosts_files: dict[tuple[str, ...], Path] = {}
+_hosts_checked: str | None = None  # "" once the override is known to work, else the reason
+
+
+def private_hosts_file(names) -> Path:
+    """A temporary hosts file (one per set of names, removed at exit): the machine's
+    /etc/hosts, then "127.0.0.1 NAME" for each name."""
+    key = tuple(sorted(set(names)))
+    with _hosts_lock:
+        path = _hosts_files.get(key)
+        if path is None:
+            import tempfile
+            fd, name = tempfile.mkstemp(prefix="tlslab-hosts-", suffix=".txt")
+            path = Path(name)
+            try:
+                base = Path("/etc/hosts").read_text(errors="replace")
+            except OSError:
+                base = "127.0.0.1 localhost\n"
+            with os.fdopen(fd, "w") as f:
+                f.write(base if base.endswith("\n") else base + "\n")
+                f.write("# tlslab test names (a private mount of this process tree only)\n")
+                for n in key:
+                    f.write(f"127.0.0.1 {n}\n")
+            os.chmod(path, 0o644)
+            atexit.register(lambda p=path: p.unlink(missing_ok=True))
+            _hosts_files[key] = path
+        return path
+
+
+def private_hosts_argv(names, argv: list[str]) -> list[str]:
+    """argv run in a mount namespace of its own whose /etc/hosts maps `names` to 127.0.0.1
+    (glibc's getaddrinfo, Go's resolver, Java, Node, libpq, ODBC all read it); the host's own
+    /etc/hosts is untouched (unshare makes the namespace's mounts private). Fails the test
+    with the reason when the machine cannot do it (not root, no unshare, mounts refused)."""
+    hosts = private_hosts_file(names)
+    _check_private_hosts()
+    return ["unshare", "-m", "/bin/sh", "-c",
+            'mount --bind "$1" /etc/hosts && shift && exec "$@"', "sh", str(hosts), *argv]
+
+
+def _check_private_hosts() -> None:
+    """Once per process: does the override work here? (pytest.fail with the reason if not)."""
+    global _hosts_checked
+    with _hosts_lock:
+        if _hosts_checked is None:
+            name = "tlslab-hosts-check.invalid"
+            path = None
+            try:
+                import tempfile
+                fd, tmp = tempfile.mkstemp(prefix="tlslab-hosts-check-")
+                path = Path(tmp)
+                with os.fdopen(fd, "w") as f:
+                    f.write(f"127.0.0.1 {name}\n")
+                os.chmod(path, 0o644)
+                cp = subprocess.run(
+                    ["unshare", "-m", "/bin/sh", "-c",
+                     'mount --bind "$1" /etc/hosts && exec getent hosts "$2"', "sh", tmp,
+                     name], capture_output=True, text=True, timeout=20)
+                ok = cp.returncode == 0 and "127.0.0.1" in cp.stdout
+                _hosts_checked = "" if ok else (
+                    f"`unshare -m` + `mount --bind FILE /etc/hosts` failed (exit "
+                    f"{cp.returncode}, euid {os.geteuid()}): {cp.stderr.strip() or cp.stdout}")
+            except (OSError, subprocess.TimeoutExpired) as e:
+                _hosts_checked = f"`unshare -m` could not be run: {e}"
+            finally:
+                if path is not None:
+                    path.unlink(missing_ok=True)
+        reason = _hosts_checked
+    if reason:
+        pytest.fail("a probe needs a private /etc/hosts (a scenario dials a name that must "
+                    "resolve to 127.0.0.1) and this machine cannot give it one: " + reason
+                    + " -- run the tests as root with util-linux unshare")
+
+
 def run_probe(driver: str, *, host: str, port: int, timeout: float = 10,
-              bound: float | None = None, **options) -> ProbeResult:
+              bound: float | None = None, resolve=(), **options) -> ProbeResult:
     """Runs probes/<driver>/probe --host H --port P --timeout T [--opt value ...].
     options: names with '_' for '-' (ca=..., encrypt=..., trust_server_certificate=True);
-    True -> bare flag, None/False -> omitted. Bounded by timeout + PROBE_GRACE_S."""
+    True -> bare flag, None/False -> omitted. Bounded by timeout + PROBE_GRACE_S.
+    resolve: names the probe must resolve to 127.0.0.1 (a private /etc/hosts)."""
     exe = DRIVERS_DIR / driver / "probe"
     assert exe.is_file(), f"no probe at {exe}"
     argv = [str(exe), "--host", host, "--port", str(port), "--timeout", str(timeout)]
@@ -310,6 +394,8 @@ def run_probe(driver: str, *, host: str, port: int, timeout: float = 10,
             continue
         flag = "--" + key.replace("_", "-")
         argv += [flag] if value is True else [flag, str(value)]
+    if resolve:
+        argv = private_hosts_argv(resolve, argv)
     bound = bound if bound is not None else timeout + PROBE_GRACE_S
     t0 = time.monotonic()
     try:

@@ -11,6 +11,13 @@ Probes of one scenario run one after the other; scenarios run in parallel on a s
 pool (`workers`). The records of a scenario's listener that *started* while a probe ran are
 that probe run's sessions (a client may open several: libpq's `prefer`, a PREFERRED MySQL
 client's retry).
+
+A case dials what its scenario says (`tlslab scenarios --json`: dial name -> localhost, ip ->
+127.0.0.1, host -> dial_host), and the names of the scenario's `resolve` list resolve to
+127.0.0.1 in the probe's private /etc/hosts (harness.run_probe(resolve=...)).
+
+Which configs a scenario runs in is data (CI time is bounded): see configs_for.
+Also used by test_lab_matrix.py (TDS), which keeps its own machinery otherwise.
 """
 
 from __future__ import annotations
@@ -46,19 +53,96 @@ def error_matches(expected: str | list[str], error: str | None) -> bool:
     return all(s in (error or "") for s in subs)
 
 
+# ---- the catalogue and which configs a scenario runs in ----------------------------------------
+
+# The catalogue before issue 11 (files 01-24): those scenarios run in every config of every
+# driver. Scenarios numbered above it run only in each driver's validating config (role
+# "validate") plus the roles listed for them here: the whole scripts/test must stay under 30
+# minutes, and a new scenario's question is what a validating client does.
+FIRST_CATALOGUE_LAST = 24
+EXTRA_ROLES: dict[str, tuple[str, ...]] = {
+    # does the driver take SQL Server's own certificate when told to trust any certificate?
+    # (Go 1.23+ refuses the negative serial even then)
+    "sql-fallback-cert": ("trust",),
+    "sql-fallback-negative-serial": ("trust",),
+    # TDS 8.0 against a server of one TLS version
+    "tds8-tls1.3-only": ("strict",),
+    "tds8-tls1.2-only": ("strict",),
+}
+# role -> config, per protocol: "validate" validates chain and name with the lab CA, "trust"
+# takes any certificate over TLS, "strict" is TDS 8.0.
+ROLES = {
+    "tds": {"validate": "lab-ca", "trust": "trust", "strict": "strict"},
+    "postgres": {"validate": "verify-full", "trust": "require"},
+    "mysql": {"validate": "verify-identity", "trust": "required"},
+}
+SOURCE_NUMBER_RE = re.compile(r"(?:^|[/:])(\d+)-[^/]*\.toml$")
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    name: str
+    host: str = "localhost"            # the name a client dials
+    resolve: tuple[str, ...] = ()      # names that must resolve to 127.0.0.1
+    number: int | None = None          # the catalogue file's number (None: not known)
+
+    @classmethod
+    def from_json(cls, s: dict) -> "ScenarioInfo":
+        dial = s.get("dial", "name")
+        host = {"ip": "127.0.0.1", "host": s.get("dial_host") or "localhost"}.get(dial,
+                                                                                 "localhost")
+        m = SOURCE_NUMBER_RE.search(s.get("source") or "")
+        return cls(s["name"], host, tuple(s.get("resolve") or ()),
+                   int(m.group(1)) if m else None)
+
+
+def configs_for(info: ScenarioInfo, configs, roles: dict[str, str]) -> tuple[str, ...]:
+    """The configs (of `configs`, in its order) a scenario runs in: all of them for the
+    catalogue before issue 11 (and for a scenario whose number is not known), else the
+    validating config and the configs of the scenario's EXTRA_ROLES."""
+    if info.number is None or info.number <= FIRST_CATALOGUE_LAST:
+        return tuple(configs)
+    wanted = {roles["validate"]} | {roles[r] for r in EXTRA_ROLES.get(info.name, ())
+                                   if r in roles}
+    return tuple(c for c in configs if c in wanted)
+
+
+def scenario_catalogue(tlslab_bin, protocol: str, table: Path) -> list[ScenarioInfo]:
+    """The protocol's part of the catalogue, from the binary (`tlslab scenarios --json`);
+    the table's scenarios if the binary cannot be run at collection time (the coverage
+    test then fails loudly)."""
+    import subprocess
+    try:
+        cp = subprocess.run([str(tlslab_bin), "scenarios", "--json"], capture_output=True,
+                            text=True, timeout=30)
+        if cp.returncode == 0:
+            return [ScenarioInfo.from_json(s) for s in json.loads(cp.stdout)
+                    if protocol in s["protocols"]]
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        pass
+    try:
+        keys = json.loads(table.read_text()).get("cases", {})
+    except FileNotFoundError:
+        keys = {}
+    names: list[str] = []
+    for key in keys:
+        s = key.split("/", 2)[2]
+        if s not in names:
+            names.append(s)
+    return [ScenarioInfo(n) for n in names]
+
+
 @dataclass(frozen=True)
 class Case:
     driver: str    # = the probe's name
     config: str
     scenario: str
+    host: str = field(default="localhost", compare=False)  # what the probe dials
+    resolve: tuple[str, ...] = field(default=(), compare=False)  # its private hosts entries
 
     @property
     def key(self) -> str:
         return f"{self.driver}/{self.config}/{self.scenario}"
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1" if self.scenario == "ip-mismatch" else "localhost"
 
 
 @dataclass
@@ -85,29 +169,16 @@ class MatrixSpec:
         except FileNotFoundError:
             return {"cases": {}}
 
-    def all_cases(self, scenarios: list[str]) -> list[Case]:
-        return [Case(d, c, s) for d in self.drivers for c in self.configs
-                if d in self.config_drivers[c] for s in scenarios]
+    def all_cases(self, catalogue: list[ScenarioInfo]) -> list[Case]:
+        """driver x config x scenario, in table order; each scenario only in its configs
+        (configs_for)."""
+        runs = {s.name: configs_for(s, self.configs, ROLES[self.protocol]) for s in catalogue}
+        return [Case(d, c, s.name, s.host, s.resolve) for d in self.drivers
+                for c in self.configs if d in self.config_drivers[c]
+                for s in catalogue if c in runs[s.name]]
 
-    def scenario_names(self, tlslab_bin: Path) -> list[str]:
-        """The protocol's part of the catalogue, from the binary (`tlslab scenarios --json`);
-        the table's scenarios if the binary cannot be run at collection time (the coverage
-        test then fails loudly)."""
-        import subprocess
-        try:
-            cp = subprocess.run([str(tlslab_bin), "scenarios", "--json"], capture_output=True,
-                                text=True, timeout=30)
-            if cp.returncode == 0:
-                return [s["name"] for s in json.loads(cp.stdout)
-                        if self.protocol in s["protocols"]]
-        except (OSError, ValueError, subprocess.TimeoutExpired):
-            pass
-        names: list[str] = []
-        for key in self.load_table().get("cases", {}):
-            s = key.split("/", 2)[2]
-            if s not in names:
-                names.append(s)
-        return names
+    def catalogue(self, tlslab_bin: Path) -> list[ScenarioInfo]:
+        return scenario_catalogue(tlslab_bin, self.protocol, self.table)
 
 
 # ---- observations ------------------------------------------------------------------------------
@@ -185,7 +256,7 @@ class MatrixRun:
                 o.t0 = time.time()
                 try:
                     res = run_probe(c.driver, host=c.host, port=o.port,
-                                    timeout=self.spec.probe_timeout_s,
+                                    timeout=self.spec.probe_timeout_s, resolve=c.resolve,
                                     **self.spec.options(c, self.lab_ca))
                     o.result, o.describe = dict(res), res.describe()
                 except BaseException as e:  # pytest.fail in run_probe is a BaseException
@@ -236,6 +307,13 @@ class MatrixRun:
                 n, quiet_since = len(records), time.monotonic()
         assign(records)
 
+    def timing(self) -> str:
+        """Mean wall time of one probe run per driver (probe start to exit), for CI budgets."""
+        per: dict[str, list[float]] = {}
+        for o in self.obs.values():
+            per.setdefault(o.case.driver, []).append(o.t1 - o.t0)
+        return ", ".join(f"{d} {sum(v) / len(v):.2f} s x{len(v)}" for d, v in per.items())
+
     def stray_records(self) -> list[dict]:
         """Records of scenario listeners that belong to no probe run."""
         claimed = {r["id"] for o in self.obs.values() for r in o.records}
@@ -257,7 +335,7 @@ def start_lab(spec: MatrixSpec, tlslab_bin, state_dir, d: Path, scenarios: list[
                 tlslab_bin, "lab", "--protocol", spec.protocol, spec.base_port_flag, str(base),
                 "--ports-json", str(ports_json), "--events", str(events),
                 "--handshake-timeout", "15", *spec.extra_lab_args,
-                state_dir=state_dir, listen=None, log_level="info", ready_timeout=60,
+                state_dir=state_dir, listen=None, log_level="info", ready_timeout=180,
                 name=f"{spec.protocol} lab {base}", fail_pattern=r"cannot listen on")
             break
         except AssertionError as e:
@@ -415,12 +493,16 @@ def cell(row: dict | None) -> str:
     return "✘" + SYMBOLS.get(outs[-1], "?")
 
 
-def markdown_matrix(spec: MatrixSpec, scenarios: list[str]) -> str:
+def markdown_matrix(spec: MatrixSpec, catalogue: list[ScenarioInfo]) -> str:
+    """Scenarios x driver/config from the table; · where the scenario does not run in that
+    config (configs_for)."""
     cases = spec.load_table()["cases"]
+    planned = {c.key for c in spec.all_cases(catalogue)}
     cols = [(d, c) for d in spec.drivers for c in spec.configs if d in spec.config_drivers[c]]
     head = "| scenario | " + " | ".join(f"{d} {spec.short_config[c]}" for d, c in cols) + " |"
     lines = [head, "|---" * (len(cols) + 1) + "|"]
-    for s in scenarios:
-        lines.append(f"| {s} | " + " | ".join(cell(cases.get(f"{d}/{c}/{s}")) for d, c in cols)
-                     + " |")
+    for s in catalogue:
+        lines.append(f"| {s.name} | " + " | ".join(
+            cell(cases.get(f"{d}/{c}/{s.name}")) if f"{d}/{c}/{s.name}" in planned else "·"
+            for d, c in cols) + " |")
     return "\n".join(lines)

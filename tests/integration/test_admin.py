@@ -109,11 +109,22 @@ def test_get_endpoints_have_the_documented_shapes(clean, lab_ca):
     assert len(names) >= 20 and {"valid", "expired", "encrypt-off", "tds8-no-alpn"} <= set(names)
     for s in scenarios:
         assert set(s) == {"name", "description", "expect", "expect_detail", "passthrough",
-                          "protocols", "source", "family", "seed", "dial"}, s
-        assert s["dial"] in ("name", "ip") and isinstance(s["seed"], list), s
+                          "protocols", "source", "family", "seed", "dial", "dial_host",
+                          "resolve"}, s
+        assert s["dial"] in ("name", "ip", "host") and isinstance(s["seed"], list), s
+        assert (s["dial_host"] is not None) == (s["dial"] == "host"), s
+        assert isinstance(s["resolve"], list), s
+        if s["dial"] == "host":
+            assert s["resolve"][0] == s["dial_host"], s
         assert all(set(w) == {"client", "text", "source"} for w in s["seed"]), s
         assert s["protocols"] and set(s["protocols"]) <= {"tds", "postgres", "mysql", "tls"}, s
         assert s["expect"] in ("accept", "reject"), s
+    by_name = {s["name"]: s for s in scenarios}
+    assert (by_name["ip-mismatch"]["dial"], by_name["ip-mismatch"]["resolve"]) == ("ip", [])
+    assert (by_name["valid"]["dial"], by_name["valid"]["dial_host"]) == ("name", None)
+    listener = by_name["ag-listener-name"]
+    assert (listener["dial"], listener["dial_host"], listener["resolve"]) == (
+        "host", "aglistener.corp.example", ["aglistener.corp.example"]), listener
 
     status, listeners = lab.admin.get("/listeners")
     assert status == 200 and [x["id"] for x in listeners] == list(LISTENERS), listeners

@@ -19,7 +19,10 @@ checked against shared/docs/drivers.md (/work/shared/docs, outside the repositor
 what a validating client should do (a `note` says where it does not, or where drivers.md
 disagrees); not merely what happened in one run.
 
-Configs (host `localhost`, except `127.0.0.1` for ip-mismatch; --timeout 5):
+Configs (host: the scenario's dial name -- `tlslab scenarios --json` dial/dial_host, its
+`resolve` names mapped to 127.0.0.1 in the probe's private /etc/hosts; --timeout 5). The
+scenarios numbered above 24 run only in lab-ca, plus trust or strict where
+lab_matrix.EXTRA_ROLES says (lab_matrix.configs_for: CI time is bounded):
   defaults  no --ca, no --encrypt, no trust option: the driver's own defaults
   lab-ca    --ca <lab CA> + the driver's "encrypt and validate" (ENCRYPT_ON; tsql: require)
   trust     --trust-server-certificate + the same --encrypt (tsql: require without --ca, as
@@ -44,6 +47,7 @@ from pathlib import Path
 
 import pytest
 
+import lab_matrix as lm
 from harness import EventLog, TlslabProcess, default_bin, free_port_block, run_probe
 
 HERE = Path(__file__).resolve().parent
@@ -86,24 +90,6 @@ MARKS = {"tedious": "tedious", "odbc": "odbc", "jdbc": "jdbc", "go": "go", "tsql
          "jdbc9": "jdbc", "jdbc10": "jdbc", "pyodbc": "odbc", "node-mssql": "tedious"}
 
 
-def scenario_names() -> list[str]:
-    """The catalogue, from the binary (`tlslab scenarios --json`); the table's scenarios if
-    the binary cannot be run at collection time (the coverage test then fails loudly)."""
-    try:
-        cp = subprocess.run([str(default_bin()), "scenarios", "--json"], capture_output=True,
-                            text=True, timeout=30)
-        if cp.returncode == 0:
-            return [s["name"] for s in json.loads(cp.stdout) if "tds" in s["protocols"]]
-    except (OSError, ValueError, subprocess.TimeoutExpired):
-        pass
-    names: list[str] = []
-    for key in load_table().get("cases", {}):
-        s = key.split("/", 2)[2]
-        if s not in names:
-            names.append(s)
-    return names
-
-
 def load_table() -> dict:
     try:
         return json.loads(TABLE.read_text())
@@ -118,6 +104,8 @@ class Case:
     driver: str    # table name: tedious19, tedious14, odbc, ...
     config: str
     scenario: str
+    host: str = field(default="localhost", compare=False)  # what the probe dials
+    resolve: tuple[str, ...] = field(default=(), compare=False)  # its private hosts entries
 
     @property
     def key(self) -> str:
@@ -126,10 +114,6 @@ class Case:
     @property
     def probe(self) -> str:
         return DRIVERS[self.driver][0]
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1" if self.scenario == "ip-mismatch" else "localhost"
 
     def options(self, lab_ca: Path) -> dict:
         opts = dict(DRIVERS[self.driver][1])
@@ -146,19 +130,22 @@ class Case:
         return opts
 
 
-def all_cases(scenarios: list[str]) -> list[Case]:
+def all_cases(catalogue: list[lm.ScenarioInfo]) -> list[Case]:
+    runs = {s.name: lm.configs_for(s, CONFIGS, lm.ROLES["tds"]) for s in catalogue}
     out = []
     for d in DRIVERS:
         for c in CONFIGS:
             if c == "strict" and d not in STRICT_DRIVERS:
                 continue
-            for s in scenarios:
-                out.append(Case(d, c, s))
+            for s in catalogue:
+                if c in runs[s.name]:
+                    out.append(Case(d, c, s.name, s.host, s.resolve))
     return out
 
 
-SCENARIOS = scenario_names()
-CASES = all_cases(SCENARIOS)
+CATALOGUE = lm.scenario_catalogue(default_bin(), "tds", TABLE)
+SCENARIOS = [s.name for s in CATALOGUE]
+CASES = all_cases(CATALOGUE)
 CASE_BY_KEY = {c.key: c for c in CASES}
 
 
@@ -304,7 +291,7 @@ class MatrixRun:
                 o.t0 = time.time()
                 try:
                     res = run_probe(c.probe, host=c.host, port=o.port, timeout=PROBE_TIMEOUT_S,
-                                    **c.options(self.lab_ca))
+                                    resolve=c.resolve, **c.options(self.lab_ca))
                     o.result, o.describe = dict(res), res.describe()
                 except BaseException as e:  # pytest.fail in run_probe is a BaseException
                     o.probe_error = f"{type(e).__name__}: {e}"
@@ -370,7 +357,7 @@ def lab(tlslab_bin, state_dir, tmp_path_factory):
                 tlslab_bin, "lab", "--protocol", "tds", "--base-port", str(base),
                 "--ports-json", str(ports_json),
                 "--events", str(events), "--handshake-timeout", "15",
-                state_dir=state_dir, listen=None, log_level="info", ready_timeout=60,
+                state_dir=state_dir, listen=None, log_level="info", ready_timeout=180,
                 name=f"lab {base}", fail_pattern=r"cannot listen on")
             break
         except AssertionError as e:
@@ -405,8 +392,12 @@ def matrix(request, lab, lab_ca):
             wanted.append(CASE_BY_KEY[key])
     m.run(wanted)
     yield m
+    per: dict[str, list[float]] = {}
+    for o in m.obs.values():
+        per.setdefault(o.case.driver, []).append(o.t1 - o.t0)
     print(f"\nlab matrix: {m.probe_runs} probe runs in {m.seconds:.1f} s "
-          f"({WORKERS} workers)")
+          f"({WORKERS} workers); per probe run: "
+          + ", ".join(f"{d} {sum(v) / len(v):.2f} s x{len(v)}" for d, v in per.items()))
     if RECORD:
         write_observed(m)
 
@@ -539,9 +530,10 @@ def markdown_matrix(table: dict, drivers=tuple(DRIVERS)) -> str:
     cols = [(d, c) for d in drivers for c in CONFIGS if c != "strict" or d in STRICT_DRIVERS]
     head = "| scenario | " + " | ".join(f"{SHORT[d]} {SHORT_CONFIG[c]}" for d, c in cols) + " |"
     lines = [head, "|---" * (len(cols) + 1) + "|"]
-    for s in SCENARIOS:
-        lines.append(f"| {s} | " + " | ".join(cell(cases.get(f"{d}/{c}/{s}")) for d, c in cols)
-                     + " |")
+    for s in SCENARIOS:  # · : the scenario does not run in that config (configs_for)
+        lines.append(f"| {s} | " + " | ".join(
+            cell(cases.get(f"{d}/{c}/{s}")) if f"{d}/{c}/{s}" in CASE_BY_KEY else "·"
+            for d, c in cols) + " |")
     return "\n".join(lines)
 
 

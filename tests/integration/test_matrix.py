@@ -179,6 +179,33 @@ def test_a_users_own_program_on_the_exit_status_contract(tlslab_bin, state_dir, 
     assert report["context"]["drivers"][0]["builtin"] is False
 
 
+def test_a_scenario_that_dials_a_name_gets_it_in_a_private_hosts_file(tlslab_bin, state_dir,
+                                                                     tmp_path, mine):
+    """wildcard and dial-fqdn-cert-short dial sql01.corp.example, which this machine does not
+    resolve: as root, tlslab runs the driver in a mount namespace whose /etc/hosts maps the
+    name to 127.0.0.1 (the machine's own /etc/hosts stays as it was)."""
+    assert os.geteuid() == 0, "the integration suite runs as root"
+    hosts_before = Path("/etc/hosts").read_text()
+    r = run_matrix(tlslab_bin, state_dir, tmp_path / "out", "--protocol", "postgres",
+                   "--driver", f"mine={mine} {{host}} {{port}} {{ca}}",
+                   "--config", "verify-full=verify-full",
+                   "--scenarios", "valid,wildcard,dial-fqdn-cert-short")
+    assert r.returncode == 0, r.describe()
+    validate(r.report)
+    cells = cells_by_id(r.report)
+    wildcard = cells["postgres/mine/verify-full/wildcard"]
+    short = cells["postgres/mine/verify-full/dial-fqdn-cert-short"]
+    for c in (wildcard, short):
+        assert " sql01.corp.example " in c["command"], c["command"]
+        assert c["private_hosts"] == ["sql01.corp.example"], c
+        assert c["proxy"]["sessions"] >= 1, c
+    assert wildcard["verdict"] == "accepted-correctly", wildcard
+    assert short["verdict"] == "refused-correctly", short
+    assert 'does not match host name "sql01.corp.example"' in short["driver_result"]["error"]
+    assert "private_hosts" not in cells["postgres/mine/verify-full/valid"]
+    assert Path("/etc/hosts").read_text() == hosts_before
+
+
 def test_sanity_check_stops_a_driver_that_does_not_trust_the_lab_ca(tlslab_bin, state_dir,
                                                                     tmp_path, mine, foreign_ca):
     r = run_matrix(tlslab_bin, state_dir, tmp_path / "out", "--protocol", "postgres",

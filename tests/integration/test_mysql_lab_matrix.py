@@ -17,7 +17,10 @@ reviewed `error` substring that still matches, is kept). Review every changed ro
 shared/docs/drivers.md (outside the repository, §2C, §4.6, §4.7) and against what a validating
 client should do. `python test_mysql_lab_matrix.py` prints the compact table.
 
-Configs (host `localhost`, except `127.0.0.1` for ip-mismatch; --timeout 5), the probe
+Scenarios numbered above 24 run only in verify-identity, plus required where lab_matrix.EXTRA_ROLES says
+(lab_matrix.configs_for: CI time is bounded).
+
+Configs (host: the scenario's dial name, see lab_matrix.py; --timeout 5), the probe
 contract's --ssl-mode (probes/README.md, "MySQL probes"), each in the driver's own words:
   verify-identity  --ca <lab CA> --ssl-mode VERIFY_IDENTITY   chain, dates and name
   verify-ca        --ca <lab CA> --ssl-mode VERIFY_CA         chain and dates, no name
@@ -117,8 +120,9 @@ SPEC = lm.MatrixSpec(
     drivers=DRIVERS, configs=CONFIGS, config_drivers=CONFIG_DRIVERS, short_config=SHORT_CONFIG,
     options=options, suggest_error=suggest_error, session_line=session_line, about=ABOUT,
     workers=WORKERS)
-SCENARIOS = SPEC.scenario_names(default_bin())
-CASES = SPEC.all_cases(SCENARIOS)
+CATALOGUE = SPEC.catalogue(default_bin())  # each scenario's dial name and names to resolve
+SCENARIOS = [s.name for s in CATALOGUE]
+CASES = SPEC.all_cases(CATALOGUE)  # new scenarios in fewer configs: lab_matrix.configs_for
 CASE_BY_KEY = {c.key: c for c in CASES}
 
 
@@ -147,7 +151,7 @@ def matrix(request, lab, lab_ca):
     m.run(lm.wanted_cases(request, CASE_BY_KEY))
     yield m
     print(f"\nmysql lab matrix: {m.probe_runs} probe runs in {m.seconds:.1f} s "
-          f"({WORKERS} workers)")
+          f"({WORKERS} workers); per probe run: {m.timing()}")
     if RECORD:
         lm.write_observed(m, CASES)
 
@@ -200,4 +204,4 @@ def test_no_stray_sessions(matrix):
 
 
 if __name__ == "__main__":
-    print(lm.markdown_matrix(SPEC, SCENARIOS))
+    print(lm.markdown_matrix(SPEC, CATALOGUE))

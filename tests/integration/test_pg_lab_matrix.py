@@ -29,7 +29,10 @@ drivers.md disagrees).
 driver/config) from the expectations. No pytest markers: pytest.ini (--strict-markers) has none
 for these drivers; select with -k.
 
-Configs (host `localhost`, except `127.0.0.1` for ip-mismatch; --timeout 5), each only for the
+Scenarios numbered above 24 run only in verify-full, plus require where lab_matrix.EXTRA_ROLES says
+(lab_matrix.configs_for: CI time is bounded).
+
+Configs (host: the scenario's dial name, see lab_matrix.py; --timeout 5), each only for the
 drivers that have the option:
   verify-full  --ca <lab CA> --encrypt verify-full                       all seven
   require      --encrypt require, no CA                                  all seven
@@ -48,6 +51,7 @@ drivers that have the option:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -181,8 +185,9 @@ SPEC = lm.MatrixSpec(
     drivers=DRIVERS, configs=CONFIGS, config_drivers=CONFIG_DRIVERS, short_config=SHORT_CONFIG,
     options=options, suggest_error=suggest_error, session_line=session_line, about=ABOUT,
     workers=WORKERS)
-SCENARIOS = SPEC.scenario_names(default_bin())
-CASES = SPEC.all_cases(SCENARIOS)
+CATALOGUE = SPEC.catalogue(default_bin())  # each scenario's dial name and names to resolve
+SCENARIOS = [s.name for s in CATALOGUE]
+CASES = SPEC.all_cases(CATALOGUE)  # new scenarios in fewer configs: lab_matrix.configs_for
 CASE_BY_KEY = {c.key: c for c in CASES}
 
 
@@ -217,7 +222,7 @@ def matrix(request, lab, lab_ca):
     m.run(lm.wanted_cases(request, CASE_BY_KEY))
     yield m
     print(f"\npg lab matrix: {m.probe_runs} probe runs in {m.seconds:.1f} s "
-          f"({WORKERS} workers)")
+          f"({WORKERS} workers); per probe run: {m.timing()}")
     if RECORD:
         lm.write_observed(m, CASES)
 
@@ -284,4 +289,4 @@ def test_no_stray_sessions(matrix):
 
 
 if __name__ == "__main__":
-    print(lm.markdown_matrix(SPEC, SCENARIOS))
+    print(lm.markdown_matrix(SPEC, CATALOGUE))

@@ -6,8 +6,10 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unistd.h>
 
 #include <proxy/app/explain/knowledge_base.h>
+#include <proxy/app/matrix/cell_dial.h>
 #include <proxy/app/matrix/child_process.h>
 #include <proxy/app/matrix/command_template.h>
 #include <proxy/app/matrix/matrix_runner.h>
@@ -45,7 +47,7 @@ struct Cell {
     const DriverConfig* config = nullptr;
     std::string scenario;
     bool expect_accept = true;
-    bool dial_ip = false;
+    const json* scenario_json = nullptr; // dial, dial_host, resolve (null: dial the lab's name)
     Listener listener;
     bool sanity = false;
 };
@@ -53,18 +55,19 @@ struct Cell {
 // Runs one cell, holding its listener; returns the report cell.
 class CellRun {
   public:
-    CellRun(LabClient& lab, const MatrixPlan& plan, std::mutex& lab_mutex)
-        : lab_(lab), plan_(plan), lab_mutex_(lab_mutex) {}
+    CellRun(LabClient& lab, const MatrixPlan& plan, const DialEnvironment& dial_env,
+            std::mutex& lab_mutex)
+        : lab_(lab), plan_(plan), dial_env_(dial_env), lab_mutex_(lab_mutex) {}
 
     json run(const Cell& c, std::uint64_t& last_record) {
         json out;
         std::string started = utc_now();
-        std::map<std::string, std::string> values = {{"host", c.dial_ip ? plan_.ip : plan_.host},
-                                                     {"port", std::to_string(c.listener.port)},
-                                                     {"ca", plan_.ca.string()},
-                                                     {"protocol", c.driver->spec.protocol},
-                                                     {"scenario", c.scenario},
-                                                     {"probes", plan_.probes.string()}};
+        DialPlan dial =
+            plan_dial(c.scenario_json != nullptr ? *c.scenario_json : json::object(), dial_env_);
+        std::map<std::string, std::string> values = {
+            {"host", dial.host},       {"port", std::to_string(c.listener.port)},
+            {"ca", plan_.ca.string()}, {"protocol", c.driver->spec.protocol},
+            {"scenario", c.scenario},  {"probes", plan_.probes.string()}};
         std::string tmpl = c.driver->spec.command;
         if (!c.config->args.empty()) {
             tmpl += " " + c.config->args;
@@ -74,10 +77,20 @@ class CellRun {
         settle(c.listener, last_record, nullptr);
         report::DriverResult driver;
         std::chrono::milliseconds elapsed{0};
-        if (!command) {
+        std::string hosts_error;
+        std::optional<PrivateHostsFile> hosts =
+            dial.private_hosts.empty() ? std::nullopt
+                                       : PrivateHostsFile::create(dial.private_hosts, hosts_error);
+        if (dial.not_judged) {
+            driver.not_judged = *dial.not_judged;
+        } else if (!command) {
             driver.not_judged = "bad command: " + command.error();
+        } else if (!dial.private_hosts.empty() && !hosts) {
+            driver.not_judged = hosts_error;
         } else {
-            auto r = run_command(*command, plan_.cell_timeout);
+            // the names the scenario dials, in a private /etc/hosts of the driver's own
+            auto r = run_command(hosts ? with_private_hosts(*command, hosts->path()) : *command,
+                                 plan_.cell_timeout);
             elapsed = r.elapsed;
             if (r.spawn_error) {
                 driver.not_judged = "could not start: " + *r.spawn_error;
@@ -119,6 +132,9 @@ class CellRun {
                {"driver_result", report::to_json(driver)},
                {"proxy", report::to_json(facts, records)},
                {"explained", explained}};
+        if (!dial.private_hosts.empty()) {
+            out["private_hosts"] = dial.private_hosts;
+        }
         return out;
     }
 
@@ -155,6 +171,7 @@ class CellRun {
 
     LabClient& lab_;
     const MatrixPlan& plan_;
+    const DialEnvironment& dial_env_;
     std::mutex& lab_mutex_;
 };
 
@@ -281,12 +298,31 @@ std::expected<MatrixResult, std::string> MatrixRunner::run() {
                 c.config = &cfg;
                 c.scenario = name;
                 c.expect_accept = text(s, "expect") != "reject";
-                c.dial_ip = text(s, "dial") == "ip";
+                c.scenario_json = &s;
                 c.listener = it->second;
                 cells.push_back(c);
             }
         }
     }
+    // Each name a scenario needs resolved, looked up once (getaddrinfo may ask DNS).
+    std::map<std::string, bool> reaches_lab;
+    for (const auto& s : result.catalogue) {
+        if (s.contains("resolve") && s["resolve"].is_array()) {
+            for (const auto& n : s["resolve"]) {
+                if (n.is_string() && !reaches_lab.contains(n.get<std::string>())) {
+                    reaches_lab[n.get<std::string>()] = resolves_to_loopback(n.get<std::string>());
+                }
+            }
+        }
+    }
+    DialEnvironment dial_env;
+    dial_env.lab_host = plan_.host;
+    dial_env.lab_ip = plan_.ip;
+    dial_env.root = ::geteuid() == 0;
+    dial_env.resolves_to_lab = [&reaches_lab](const std::string& name) {
+        auto it = reaches_lab.find(name);
+        return it != reaches_lab.end() && it->second;
+    };
     std::vector<json> done(cells.size());
     std::vector<bool> finished(cells.size(), false);
     std::mutex mutex; // the queue, listener locks, results
@@ -306,7 +342,7 @@ std::expected<MatrixResult, std::string> MatrixRunner::run() {
             std::lock_guard lock(mutex);
             last = last_record[c.listener.id];
         }
-        CellRun runner(lab_, plan_, lab_mutex);
+        CellRun runner(lab_, plan_, dial_env, lab_mutex);
         json cell = runner.run(c, last);
         std::lock_guard lock(mutex);
         last_record[c.listener.id] = std::max(last_record[c.listener.id], last);
@@ -397,7 +433,7 @@ std::expected<MatrixResult, std::string> MatrixRunner::run() {
         extra_cells.push_back(c);
     }
     for (const auto& c : extra_cells) {
-        CellRun runner(lab_, plan_, lab_mutex);
+        CellRun runner(lab_, plan_, dial_env, lab_mutex);
         std::uint64_t last = last_record[c.listener.id];
         if (progress_) {
             progress_({0, total, nullptr, {}});

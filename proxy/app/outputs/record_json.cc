@@ -176,6 +176,8 @@ json to_json(const SessionRecord& r) {
         {"ended", iso8601(r.ended)},
         {"duration_ms", duration},
         {"client", r.client_address},
+        {"original_destination",
+         r.original_destination.empty() ? json(nullptr) : json(r.original_destination)},
         {"scenario", r.scenario},
         {"protocol", r.protocol},
         {"client_prelogin", prelogin_json(r.client_prelogin)},
@@ -207,6 +209,10 @@ json to_json(const scenarios::Scenario& s) {
     for (auto p : s.protocols) {
         protocols.push_back(std::string(scenarios::to_string(p)));
     }
+    json resolve = json::array();
+    for (const auto& name : scenarios::names_to_resolve(s)) {
+        resolve.push_back(name);
+    }
     json seed = json::array();
     for (const auto& w : s.seed) {
         seed.push_back({{"client", w.client}, {"text", w.text}, {"source", w.source}});
@@ -217,7 +223,12 @@ json to_json(const scenarios::Scenario& s) {
             {"expect_detail", s.expect_detail},
             {"family", s.family.empty() ? json(nullptr) : json(s.family)},
             {"seed", seed},
+            // how a client must address the lab: "name" (the lab's first host name), "ip"
+            // (127.0.0.1) or "host" (dial_host, a name that must resolve to the lab: every
+            // name of `resolve` needs a hosts entry for 127.0.0.1)
             {"dial", std::string(scenarios::to_string(s.dial))},
+            {"dial_host", s.dial == scenarios::Dial::Host ? json(s.dial_host) : json(nullptr)},
+            {"resolve", resolve},
             {"passthrough", s.passthrough},
             {"protocols", protocols},
             {"source", s.source}};
