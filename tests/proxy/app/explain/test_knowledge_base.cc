@@ -255,8 +255,12 @@ TEST_CASE("the seed's messages, as users paste them", "[explain]") {
         CHECK(best("TLS Handshake failed: tls: failed to parse certificate from server: x509: "
                    "negative serial number")
                   .family == "malformed-certificate");
-        CHECK(best("TLS Handshake failed: cannot read handshake packet: EOF").family ==
-              "weak-signature");
+        auto eof = best("TLS Handshake failed: cannot read handshake packet: EOF");
+        CHECK(eof.family == "tls-legacy-crypto");
+        CHECK(has(eof.scenarios, "sha1-handshake-signature"));
+        auto neg = best("TLS Handshake failed: tls: failed to parse certificate from server: x509: "
+                        "negative serial number");
+        CHECK(has(neg.scenarios, "sql-fallback-negative-serial"));
     }
     SECTION("FreeTDS") {
         CHECK(best("DB-Lib error message 20002, severity 9:\nAdaptive Server connection failed "
@@ -320,6 +324,98 @@ TEST_CASE("the seed's messages, as users paste them", "[explain]") {
         CHECK(best("ERROR 1045 (28000): Access denied for user 'lab'@'10.1.1.1' (using "
                    "password: YES)")
                   .family == "auth-failed");
+    }
+}
+
+TEST_CASE("catalogue v2 failures: CA rotation, key types, extensions, legacy TLS, SNI",
+          "[explain]") {
+    SECTION("OpenSSL 1.0.2 on a cross-signed chain") {
+        auto x = best("SSL Provider: [error:14090086:SSL routines:ssl3_get_server_certificate:"
+                      "certificate verify failed]");
+        CHECK(x.family == "ca-rotation");
+        CHECK(has(x.scenarios, "ca-expired-root-cross-sign"));
+    }
+    SECTION("an expired intermediate is a certificate-has-expired") {
+        auto x = best("SSL Provider: [error:0A000086:SSL routines::certificate verify "
+                      "failed:certificate has expired]");
+        CHECK(x.family == "cert-expired");
+        CHECK(has(x.scenarios, "ca-expired-intermediate"));
+    }
+    SECTION("certificate extensions and name constraints") {
+        CHECK(best("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))").family ==
+              "cert-extensions");
+        CHECK(best("x509: unhandled critical extension").family == "cert-extensions");
+        CHECK(best("KeyUsage does not allow digital signatures").family == "cert-extensions");
+        CHECK(best("error 47 at 0 depth lookup: permitted subtree violation").family ==
+              "name-constraints");
+        CHECK(best("x509: a root or intermediate certificate is not authorized to sign for this "
+                   "name: DNS name \"a.b\" is not permitted by any constraint")
+                  .family == "name-constraints");
+        CHECK(best("javax.net.ssl.SSLProtocolException: The certificate chain length (11) "
+                   "exceeds the maximum allowed length (10)")
+                  .family == "chain-depth");
+        CHECK(best("tls: server's certificate contains an unsupported type of public key: <nil>")
+                  .family == "cert-key-type");
+    }
+    SECTION("legacy TLS cryptography and intolerance") {
+        auto dh = best("SSL Provider: [error:141A318A:SSL routines:tls_process_ske_dhe:dh key too "
+                       "small]");
+        CHECK(dh.family == "tls-legacy-crypto");
+        CHECK(has(dh.scenarios, "dhe-1024"));
+        CHECK(best("tls: handshake failure").family == "tls-legacy-crypto");
+        CHECK(best("error:0A000152:SSL routines::unsafe legacy renegotiation disabled").family ==
+              "tls-legacy-crypto");
+        CHECK(best("DHPublicKey does not comply to algorithm constraints").family ==
+              "tls-legacy-crypto");
+        CHECK(best("The message received was unexpected or badly formatted").family ==
+              "tls-intolerance");
+    }
+    SECTION("SNI policies") {
+        CHECK(best("error:0A000458:SSL routines::tlsv1 unrecognized name").family == "sni-policy");
+        CHECK(best("remote error: tls: unrecognized name").family == "sni-policy");
+        auto neon = best("ERROR:  Endpoint ID is not specified. Either please upgrade the postgres "
+                         "client library (libpq) for SNI support or pass the endpoint ID");
+        CHECK(neon.family == "sni-policy");
+        CHECK(has(neon.scenarios, "sni-required"));
+    }
+    SECTION("TDS: PRELOGIN, strict-only servers, redirects, timeouts") {
+        CHECK(best("encrypt negotiation failed").family == "prelogin-invalid");
+        CHECK(
+            has(best("The SQL Server or the endpoint is configured to accept only strict (TDS 8.0 "
+                     "and above) connections. The connection has been closed.")
+                    .scenarios,
+                "strict-only-server"));
+        auto r = best("TLS Handshake failed: x509: certificate is valid for "
+                      "tr34.eastus1-a.worker.database.windows.net, "
+                      "*.tr34.eastus1-a.worker.database.windows.net, not *.database.windows.net");
+        CHECK(r.family == "name-mismatch");
+        CHECK(has(r.scenarios, "redirect-wrong-host"));
+        auto t = best("Connection Timeout Expired.  The timeout period elapsed while attempting to "
+                      "consume the pre-login handshake acknowledgement.");
+        CHECK(t.family == "handshake-timeout");
+        CHECK(has(t.scenarios, "handshake-stall"));
+    }
+}
+
+TEST_CASE("every family has a title, a meaning and a fix that keeps validation on", "[explain]") {
+    for (const auto& f : kb().families()) {
+        INFO(f.name);
+        CHECK_FALSE(f.title.empty());
+        CHECK_FALSE(f.meaning.empty());
+        REQUIRE_FALSE(f.fix.empty());
+        // A fix that mentions switching validation off says it is insecure, and comes last.
+        for (std::size_t i = 0; i < f.fix.size(); ++i) {
+            bool bypass = f.fix[i].find("TrustServerCertificate") != std::string::npos;
+            if (bypass) {
+                CHECK(i + 1 == f.fix.size());
+            }
+        }
+    }
+    for (const char* name :
+         {"ca-rotation", "cert-key-type", "cert-extensions", "name-constraints", "chain-depth",
+          "tls-legacy-crypto", "tls-intolerance", "sni-policy", "prelogin-invalid"}) {
+        INFO(name);
+        CHECK(kb().family(name) != nullptr);
     }
 }
 
