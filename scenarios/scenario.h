@@ -66,7 +66,7 @@ struct CertificateSpec {
     // false: a v3 certificate without any extension (no SAN, KU, EKU, basic constraints or key
     // identifiers), as SQL Server's self-generated fallback certificate.
     bool extensions = true;
-    bool common_name_bmp = false;      // the CN as a BMPString, as Windows CryptoAPI writes it
+    bool common_name_bmp = false;        // the CN as a BMPString, as Windows CryptoAPI writes it
     std::string organization = "tlslab"; // the subject's O; empty: none
 };
 
