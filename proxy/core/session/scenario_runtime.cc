@@ -142,8 +142,10 @@ std::expected<void, std::string> mint_certificate(ScenarioRuntime& rt, const cer
         // chain_depth intermediates of this scenario's own, the first under the lab CA.
         certs::Credential parent{certs::up_ref(ca.cert()), certs::up_ref(ca.key())};
         for (int i = 1; i <= spec.chain_depth; ++i) {
-            auto next = issue_by(ca_profile("tlslab deep-chain intermediate " + std::to_string(i)),
-                                 parent, nullptr);
+            // (P-256 keys: ten RSA keys would cost seconds at every lab start)
+            auto profile = ca_profile("tlslab deep-chain intermediate " + std::to_string(i));
+            profile.key.type = certs::KeyType::EcP256;
+            auto next = issue_by(profile, parent, nullptr);
             if (!next) {
                 return std::unexpected(next.error());
             }
@@ -168,6 +170,24 @@ std::expected<void, std::string> mint_certificate(ScenarioRuntime& rt, const cer
 }
 
 } // namespace
+
+std::expected<EVP_PKEY*, std::string> LeafKeyPool::key_for(const certs::KeySpec& spec) {
+    std::lock_guard lock(mutex_);
+    std::pair<int, int> shape{static_cast<int>(spec.type), (spec.type == certs::KeyType::Rsa ||
+                                                            spec.type == certs::KeyType::RsaPss)
+                                                               ? spec.rsa_bits
+                                                               : 0};
+    if (auto it = keys_.find(shape); it != keys_.end()) {
+        return it->second.get();
+    }
+    auto key = certs::generate_key(spec);
+    if (!key) {
+        return std::unexpected(key.error());
+    }
+    EVP_PKEY* raw = key->get();
+    keys_.emplace(shape, std::move(*key));
+    return raw;
+}
 
 std::expected<ScenarioPki, std::string> ScenarioPki::create(const certs::LabCa& ca) {
     ScenarioPki pki;
@@ -276,6 +296,13 @@ materialize(const scenarios::Scenario& scenario, const certs::LabCa& ca, const S
     rt->pki = &pki;
     rt->identity = identity;
     rt->minted_at = std::chrono::steady_clock::now();
+    if (leaf_key == nullptr && pki.leaf_keys) {
+        auto pooled = pki.leaf_keys->key_for(leaf_profile(scenario.certificate, identity).key);
+        if (!pooled) {
+            return std::unexpected("scenario " + scenario.name + ": " + pooled.error());
+        }
+        leaf_key = *pooled;
+    }
     if (auto minted = mint_certificate(*rt, ca, pki, identity, leaf_key); !minted) {
         return std::unexpected("scenario " + scenario.name + ": " + minted.error());
     }

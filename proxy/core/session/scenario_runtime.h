@@ -20,7 +20,9 @@
 
 #include <chrono>
 #include <expected>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,17 @@ struct LabIdentity {
 };
 
 // ScenarioPki: the CAs scenarios may need besides the lab CA, minted once per process.
+// LeafKeyPool hands out one key per shape (type and RSA size), generated on first use;
+// thread-safe.
+class LeafKeyPool {
+  public:
+    std::expected<EVP_PKEY*, std::string> key_for(const certs::KeySpec& spec);
+
+  private:
+    std::mutex mutex_;
+    std::map<std::pair<int, int>, certs::EvpPkeyPtr> keys_;
+};
+
 struct ScenarioPki {
     certs::Credential untrusted_ca; // a CA no driver trusts
     certs::Credential intermediate; // under the lab CA; never sent by incomplete-chain
@@ -57,6 +70,10 @@ struct ScenarioPki {
     // Under the lab CA, permitting only DNS names under kPermittedDnsSubtree.
     certs::Credential name_constrained;
     static constexpr const char* kPermittedDnsSubtree = "permitted.tlslab.invalid";
+    // Leaf keys, one per key shape, shared by the scenarios that use that shape: a lab of
+    // 66 scenarios would otherwise spend most of its start-up generating RSA keys. Each leaf is
+    // still its own certificate; nothing a client checks depends on the key being unique.
+    std::shared_ptr<LeafKeyPool> leaf_keys = std::make_shared<LeafKeyPool>();
     static std::expected<ScenarioPki, std::string> create(const certs::LabCa& ca);
 };
 
