@@ -8,6 +8,7 @@
 #include <proxy/app/commands/cli.h>
 #include <proxy/app/commands/ctl_command.h>
 #include <proxy/app/commands/demo_command.h>
+#include <proxy/app/commands/diagnose_command.h>
 #include <proxy/app/commands/diff_command.h>
 #include <proxy/app/commands/explain_command.h>
 #include <proxy/app/commands/lab_command.h>
@@ -29,6 +30,7 @@ constexpr const char* kUsage =
     "  scenarios  list the scenario catalogue (--json for machines)\n"
     "  matrix     run drivers against the whole catalogue; report.json, report.html, summary\n"
     "  diff       what changed between two matrix reports (exit 1 when a cell got worse)\n"
+    "  diagnose   probe a real server: its TLS, certificate, the defects clients will meet\n"
     "  explain    from an error text to the scenarios that cause it, and the fix\n"
     "  ctl        drive a running lab or proxy through its admin API\n"
     "  demo       tlslab demo trust-server-certificate: why trusting any certificate is dangerous\n"
@@ -81,6 +83,9 @@ int main(int argc, char** argv) {
         }
         if (cl->command == "diff") {
             return proxy::app::run_diff_command(*cl);
+        }
+        if (cl->command == "diagnose") {
+            return proxy::app::run_diagnose_command(*cl);
         }
         if (cl->command == "explain") {
             return proxy::app::run_explain_command(*cl);
