@@ -48,6 +48,7 @@ from pathlib import Path
 import pytest
 
 import lab_matrix as lm
+from lab_matrix import longest_first
 from harness import EventLog, TlslabProcess, default_bin, free_port_block, run_probe
 
 HERE = Path(__file__).resolve().parent
@@ -271,7 +272,7 @@ class MatrixRun:
         t = time.monotonic()
         new: list[Observation] = []
         with ThreadPoolExecutor(max_workers=max(1, WORKERS)) as pool:
-            for obs_list in pool.map(self._run_scenario, by_scenario.values()):
+            for obs_list in pool.map(self._run_scenario, longest_first(by_scenario)):
                 new.extend(obs_list)
         self._collect(new)
         for o in new:

@@ -27,7 +27,15 @@ import pytest
 from harness import free_port
 from matrix_run import EXPECTATIONS, cells_by_id, run_matrix, validate
 
-SCENARIOS = "all"
+# The first catalogue (24 scenarios) and a few of v2's: the whole catalogue in every
+# configuration of three drivers would take the CI budget; the lab matrices cover the rest.
+SCENARIOS = ",".join([
+    "valid", "self-signed", "untrusted-root", "expired", "not-yet-valid", "wrong-host",
+    "cn-only", "ip-mismatch", "tls1.0-only", "tls1.1-only", "weak-rsa1024", "sha1-signature",
+    "no-serverauth-eku", "incomplete-chain", "reset-during-handshake", "passthrough",
+    "encrypt-not-supported", "encrypt-off", "encrypt-required", "tds8-no-alpn",
+    "pg-ssl-refused", "pg-no-channel-binding", "pg-no-alpn", "mysql-ssl-hidden",
+    "sql-fallback-cert", "ca-cross-signed", "sni-required", "wildcard"])
 DRIVERS = ("tedious19", "psycopg2", "pymysql")
 TABLES = {"tds": "lab_matrix.json", "postgres": "pg_lab_matrix.json",
           "mysql": "mysql_lab_matrix.json"}
