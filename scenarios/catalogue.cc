@@ -184,6 +184,11 @@ bool valid_host_name(const std::string& n) {
     if (n.empty() || n.size() > 253 || n.front() == '.' || n.back() == '.') {
         return false;
     }
+    // an IPv4 literal is no name to put in a hosts file (dial = "ip" dials the address)
+    if (std::all_of(n.begin(), n.end(),
+                    [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+        return false;
+    }
     return std::all_of(n.begin(), n.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
     });
@@ -560,6 +565,10 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
                 r.fail(key, "must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\"");
             }
         }
+        if (!s.tls.min_version.empty() && !s.tls.max_version.empty() &&
+            s.tls.min_version > s.tls.max_version) {
+            r.fail("min_version", "must not be newer than max_version");
+        }
         if (!s.tls.only_version.empty() && s.tls.only_version == "1.3") {
             r.fail("only_version", "an old-server version: 1.0, 1.1 or 1.2");
         }
@@ -620,6 +629,15 @@ std::expected<Scenario, std::string> parse_scenario(std::string_view text,
         r.integer("handshake_delay_ms", s.fault.handshake_delay_ms, 0, 600000);
         r.boolean("reset_after_server_hello", s.fault.reset_after_server_hello);
         r.reject_unknown();
+        int faults = (s.fault.stall_after_client_hello ? 1 : 0) +
+                     (s.fault.handshake_delay_ms > 0 ? 1 : 0) +
+                     (s.fault.reset_after_server_hello ? 1 : 0);
+        if (faults > 1) {
+            r.fail(s.fault.reset_after_server_hello ? "reset_after_server_hello"
+                                                    : "handshake_delay_ms",
+                   "one fault per scenario (stall_after_client_hello, handshake_delay_ms or "
+                   "reset_after_server_hello)");
+        }
         if (!r.ok()) {
             return std::unexpected(r.error());
         }

@@ -188,8 +188,7 @@ TEST_CASE("the catalogue v2 fields are read with their types and ranges", "[scen
                        "unknown_critical_extension = true\n"
                        "[tls]\nsigalgs = \"RSA+SHA1\"\ndh_group = \"modp1024\"\n"
                        "max_client_sigalgs = 8\nsni = \"select\"\n"
-                       "[fault]\nstall_after_client_hello = true\nhandshake_delay_ms = 1500\n"
-                       "reset_after_server_hello = true\n"
+                       "[fault]\nhandshake_delay_ms = 1500\n"
                        "[tds]\nencryption_to_client = \"0x05\"\nomit_encryption_option = true\n"
                        "strict_only = true\nroute_to_host = \"sql-replica.lab.test\"\n");
     CHECK(s.dial == scenarios::Dial::Host);
@@ -210,9 +209,9 @@ TEST_CASE("the catalogue v2 fields are read with their types and ranges", "[scen
     CHECK(s.tls.dh_group == "modp1024");
     CHECK(s.tls.max_client_sigalgs == 8);
     CHECK(s.tls.sni == scenarios::TlsPolicy::Sni::Select);
-    CHECK(s.fault.stall_after_client_hello);
     CHECK(s.fault.handshake_delay_ms == 1500);
-    CHECK(s.fault.reset_after_server_hello);
+    CHECK(ok(head + "[fault]\nstall_after_client_hello = true\n").fault.stall_after_client_hello);
+    CHECK(ok(head + "[fault]\nreset_after_server_hello = true\n").fault.reset_after_server_hello);
     CHECK(s.tds.encryption_to_client == 0x05);
     CHECK(s.tds.omit_encryption_option);
     CHECK(s.tds.strict_only);
@@ -250,6 +249,11 @@ TEST_CASE("the catalogue v2 fields are read with their types and ranges", "[scen
     CHECK_THAT(err(head + "[fault]\nhandshake_delay_ms = -1\n"),
                Catch::StartsWith("my.toml: fault.handshake_delay_ms:"));
     CHECK(err(head + "[fault]\nstall = true\n") == "my.toml: fault.stall: unknown key");
+    CHECK_THAT(err(head + "[fault]\nstall_after_client_hello = true\nhandshake_delay_ms = 5\n"),
+               Catch::StartsWith("my.toml: fault.handshake_delay_ms: one fault per scenario"));
+    CHECK_THAT(err(head + "dial = \"10.0.0.5\"\n"), Catch::StartsWith("my.toml: dial:"));
+    CHECK_THAT(err(head + "[tls]\nmin_version = \"1.3\"\nmax_version = \"1.2\"\n"),
+               Catch::StartsWith("my.toml: tls.min_version: must not be newer"));
     CHECK_THAT(err(head + "[tds]\nencryption_to_client = \"0xZZ\"\n"),
                Catch::StartsWith("my.toml: tds.encryption_to_client:"));
     CHECK_THAT(err(head + "[tds]\nroute_to_host = \"-bad host-\"\n"),
