@@ -16,9 +16,9 @@ bool is_ip_literal(const std::string& text) {
            inet_pton(AF_INET6, text.c_str(), buf.data()) == 1;
 }
 
-std::string common_name_of(X509* cert) {
+std::string subject_entry(X509* cert, int nid) {
     X509_NAME* subject = X509_get_subject_name(cert);
-    int at = subject != nullptr ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+    int at = subject != nullptr ? X509_NAME_get_index_by_NID(subject, nid, -1) : -1;
     if (at < 0) {
         return "";
     }
@@ -57,6 +57,9 @@ std::vector<std::string> bind(const std::vector<std::string>& items,
 
 std::string CertificateNames::key() const {
     std::string k = "cn=" + common_name;
+    if (organization) {
+        k += "|o=" + *organization;
+    }
     for (const auto& d : dns_names) {
         k += "|dns=" + d;
     }
@@ -90,7 +93,8 @@ CertificateNames mirror_names(X509* cert) {
     if (cert == nullptr) {
         return n;
     }
-    n.common_name = common_name_of(cert);
+    n.common_name = subject_entry(cert, NID_commonName);
+    n.organization = subject_entry(cert, NID_organizationName); // empty: the real one has none
     for (const auto& san : certs::describe(cert).subject_alt_names) {
         if (san.starts_with("DNS:")) {
             n.dns_names.push_back(san.substr(4));
@@ -106,6 +110,9 @@ scenarios::Scenario renamed(const scenarios::Scenario& scenario, const Certifica
     auto& c = s.certificate;
     if (c.common_name == "{host}") {
         c.common_name = names.common_name;
+    }
+    if (names.organization) {
+        c.organization = *names.organization;
     }
     c.dns_names = bind(c.dns_names, names.dns_names);
     c.ip_addresses = bind(c.ip_addresses, names.ip_addresses);

@@ -8,7 +8,8 @@
 //
 //   client names (default)  the client's SNI as the DNS name and CN, the original destination's
 //                           IP as the IP address (CN = the IP when there is no SNI)
-//   mirror                  the real server's certificate's CN and SAN DNS / IP entries, read
+//   mirror                  the real server's certificate's subject (CN, O) and SAN DNS / IP
+//                           entries, read
 //                           before the session starts (see certificate_fetch.h), so `valid`
 //                           looks like the real server but is signed by the lab CA
 //
@@ -35,10 +36,11 @@ namespace proxy::app {
 
 // The names a transparent session's certificate carries.
 struct CertificateNames {
-    std::string common_name;               // replaces a "{host}" CN
-    std::vector<std::string> dns_names;    // replace {hostnames} (and give {host})
-    std::vector<std::string> ip_addresses; // replace {ips}
-    std::string key() const;               // a cache key: every name, in order
+    std::string common_name;                 // replaces a "{host}" CN
+    std::vector<std::string> dns_names;      // replace {hostnames} (and give {host})
+    std::vector<std::string> ip_addresses;   // replace {ips}
+    std::optional<std::string> organization; // mirror: the real subject's O ("" = none)
+    std::string key() const;                 // a cache key: every name, in order
 };
 
 // names_for_client: SNI as DNS name and CN; the original destination's IP as IP address (and CN
@@ -46,7 +48,7 @@ struct CertificateNames {
 CertificateNames names_for_client(const std::optional<std::string>& sni,
                                   const std::string& destination_ip);
 
-// mirror_names: the CN and SAN DNS / IP entries of a real server's certificate.
+// mirror_names: the subject (CN, O) and SAN DNS / IP entries of a real server's certificate.
 CertificateNames mirror_names(X509* cert);
 
 // renamed: `scenario` with its placeholders bound to `names` (a "{host}" CN becomes the CN).

@@ -32,7 +32,7 @@ TEST_CASE("the names a transparent certificate carries", "[lab][transparent]") {
 }
 
 TEST_CASE("renamed binds placeholders, keeps a scenario's fixed names", "[lab][transparent]") {
-    CertificateNames n{"db.corp.example", {"db.corp.example"}, {"10.1.2.2"}};
+    CertificateNames n{"db.corp.example", {"db.corp.example"}, {"10.1.2.2"}, std::nullopt};
     scenarios::Scenario valid; // defaults: CN {host}, DNS {hostnames}, IP {ips}
     auto v = renamed(valid, n);
     CHECK(v.certificate.common_name == "db.corp.example");
@@ -70,9 +70,10 @@ TEST_CASE("the certificate cache is bounded, least recently used first out", "[l
     CHECK(none.find("x") == nullptr);
 }
 
-TEST_CASE("mirror copies CN and SAN names of a real certificate", "[lab][transparent]") {
+TEST_CASE("mirror copies the subject and SAN names of a real certificate", "[lab][transparent]") {
     certs::CertificateProfile p;
     p.common_name = "sql01.corp.example";
+    p.organization = "Contoso Ltd";
     p.dns_names = {"sql01.corp.example", "sql01"};
     p.ip_addresses = {"10.0.0.5"};
     auto real = certs::issue(p, nullptr, nullptr);
@@ -81,13 +82,21 @@ TEST_CASE("mirror copies CN and SAN names of a real certificate", "[lab][transpa
     CHECK(n.common_name == "sql01.corp.example");
     CHECK(n.dns_names == std::vector<std::string>{"sql01.corp.example", "sql01"});
     CHECK(n.ip_addresses == std::vector<std::string>{"10.0.0.5"});
+    CHECK(n.organization == "Contoso Ltd");
+    // the lab's certificate for these names carries the real subject's O, not "tlslab"
+    scenarios::Scenario valid;
+    CHECK(renamed(valid, n).certificate.organization == "Contoso Ltd");
+    CHECK(renamed(valid, n).certificate.common_name == "sql01.corp.example");
     certs::CertificateProfile fallback; // SQL Server's: CN only, no SAN
     fallback.common_name = "SSL_Self_Signed_Fallback";
+    fallback.organization.clear();
     auto fb = certs::issue(fallback, nullptr, nullptr);
     REQUIRE(fb);
     auto m = mirror_names(fb->cert.get());
     CHECK(m.common_name == "SSL_Self_Signed_Fallback");
     CHECK(m.dns_names.empty());
+    CHECK(m.organization == ""); // none in the real subject: none in the lab's copy
+    CHECK(renamed(valid, m).certificate.organization.empty());
     CHECK(mirror_names(nullptr).key() == "cn=");
 }
 
