@@ -480,6 +480,25 @@ def _public(record: dict) -> dict:
 
 # ---- ports ----------------------------------------------------------------------------------
 
+def start_lab_on_free_ports(binary: Path | str, lab_args, *, tries: int = 3,
+                            **start) -> "TlslabProcess":
+    """`tlslab lab` on free ports: `lab_args()` is called for each try and returns the lab's
+    arguments, choosing its port blocks then (a block was free when checked; another program
+    may take a port before the lab binds it, so a "cannot listen" start is retried with new
+    blocks, up to `tries` times). `start` goes to TlslabProcess.start."""
+    last: AssertionError | None = None
+    for _ in range(tries):
+        try:
+            return TlslabProcess.start(binary, "lab", *lab_args(),
+                                       fail_pattern=r"cannot listen on", **start)
+        except AssertionError as e:
+            last = e
+            if "address already in use" not in str(e):
+                raise
+    assert last is not None
+    raise last
+
+
 def free_port_block(count: int, host: str = "127.0.0.1", attempts: int = 200,
                     low: int = 20000, high: int = 60000) -> int:
     """A base port N such that N..N+count-1 can all be bound on host right now (they are

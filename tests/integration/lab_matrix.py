@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness import EventLog, TlslabProcess, free_port_block, run_probe
+from harness import EventLog, free_port_block, run_probe, start_lab_on_free_ports
 
 SETTLE_S = 10.0  # after a batch of probes: bound for their session record(s) to be written
 
@@ -337,23 +337,18 @@ def start_lab(spec: MatrixSpec, tlslab_bin, state_dir, d: Path, scenarios: list[
     takes one of them): (process, {scenario: port}, EventLog, ports.json path)."""
     events, ports_json = d / "events.jsonl", d / "ports.json"
     n = len(scenarios)
-    last = None
-    for _ in range(3):  # the block was free when checked; another program may take a port
+    base = 0
+
+    def lab_args() -> list[str]:
+        nonlocal base
         base = free_port_block(n)
-        try:
-            proc = TlslabProcess.start(
-                tlslab_bin, "lab", "--protocol", spec.protocol, spec.base_port_flag, str(base),
+        return ["--protocol", spec.protocol, spec.base_port_flag, str(base),
                 "--ports-json", str(ports_json), "--events", str(events),
-                "--handshake-timeout", "15", *spec.extra_lab_args,
-                state_dir=state_dir, listen=None, log_level="info", ready_timeout=180,
-                name=f"{spec.protocol} lab {base}", fail_pattern=r"cannot listen on")
-            break
-        except AssertionError as e:
-            last = e
-            if "address already in use" not in str(e):
-                raise
-    else:
-        raise last  # type: ignore[misc]
+                "--handshake-timeout", "15", *spec.extra_lab_args]
+
+    proc = start_lab_on_free_ports(tlslab_bin, lab_args, state_dir=state_dir, listen=None,
+                                   log_level="info", ready_timeout=180,
+                                   name=f"{spec.protocol} lab")
     try:
         ports = json.loads(ports_json.read_text())[spec.protocol]
         assert sorted(ports) == sorted(scenarios), (ports, scenarios)

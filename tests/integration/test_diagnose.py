@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from harness import TlslabProcess, free_port, free_port_block
+from harness import free_port, free_port_block, start_lab_on_free_ports
 
 PROTOCOLS = (("tds", "--base-port"), ("postgres", "--postgres-base-port"),
              ("mysql", "--mysql-base-port"))
@@ -74,24 +74,17 @@ def lab(tlslab_bin, state_dir, tmp_path_factory):
     d = tmp_path_factory.mktemp("lab-diagnose")
     ports_json = d / "ports.json"
     scenarios = catalogue(tlslab_bin)
-    last = None
-    for _ in range(3):
+
+    def lab_args() -> list[str]:
         args = ["--protocol", "tds,postgres,mysql"]
         for protocol, flag in PROTOCOLS:
             n = sum(1 for s in scenarios if protocol in s["protocols"])
             args += [flag, str(free_port_block(n))]
-        try:
-            proc = TlslabProcess.start(
-                tlslab_bin, "lab", *args, "--ports-json", str(ports_json), "--admin",
-                f"127.0.0.1:{free_port()}", state_dir=state_dir, listen=None, log_level="warn",
-                ready_timeout=60, name="lab (diagnose)", fail_pattern=r"cannot listen on")
-            break
-        except AssertionError as e:
-            last = e
-            if "address already in use" not in str(e):
-                raise
-    else:
-        raise last  # type: ignore[misc]
+        return [*args, "--ports-json", str(ports_json), "--admin", f"127.0.0.1:{free_port()}"]
+
+    proc = start_lab_on_free_ports(tlslab_bin, lab_args, state_dir=state_dir, listen=None,
+                                   log_level="warn", ready_timeout=60,
+                                   name="lab (diagnose)")
     try:
         yield proc, json.loads(ports_json.read_text()), scenarios
     finally:

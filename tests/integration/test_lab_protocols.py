@@ -15,7 +15,8 @@ import subprocess
 
 import pytest
 
-from harness import EventLog, TlslabProcess, free_port, free_port_block, run_probe
+from harness import (EventLog, free_port, free_port_block, run_probe,
+                     start_lab_on_free_ports)
 from lab_tools import Admin, admin_address
 
 # (protocol, base-port flag, listener id prefix, probe, probe options for a validating client)
@@ -39,25 +40,16 @@ def lab(tlslab_bin, state_dir, tmp_path_factory):
     d = tmp_path_factory.mktemp("lab-protocols")
     events, ports_json = d / "events.jsonl", d / "ports.json"
     wanted = catalogue(tlslab_bin)
-    last = None
-    for _ in range(3):  # a port taken between the check and the bind: try other blocks
+    def lab_args() -> list[str]:
         args = []
         for protocol, flag, *_ in PROTOCOLS:
             args += [flag, str(free_port_block(len(wanted[protocol])))]
-        admin_port = free_port()
-        try:
-            proc = TlslabProcess.start(
-                tlslab_bin, "lab", *args, "--ports-json", str(ports_json), "--events",
-                str(events), "--admin", f"127.0.0.1:{admin_port}", state_dir=state_dir,
-                listen=None, log_level="info", ready_timeout=60, name="lab (all protocols)",
-                fail_pattern=r"cannot listen on")
-            break
-        except AssertionError as e:
-            last = e
-            if "address already in use" not in str(e):
-                raise
-    else:
-        raise last  # type: ignore[misc]
+        return [*args, "--ports-json", str(ports_json), "--events", str(events), "--admin",
+                f"127.0.0.1:{free_port()}"]
+
+    proc = start_lab_on_free_ports(tlslab_bin, lab_args, state_dir=state_dir, listen=None,
+                                   log_level="info", ready_timeout=60,
+                                   name="lab (all protocols)")
     try:
         yield proc, json.loads(ports_json.read_text()), EventLog(events), wanted, \
             Admin(admin_address(proc))
