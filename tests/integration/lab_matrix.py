@@ -40,7 +40,7 @@ OUTCOMES = {"login-encrypted", "login-plaintext", "alert", "closed-after-handsha
             "closed-during-handshake", "closed-before-tls", "upstream-failed", "protocol-error",
             "aborted-after-ok"}
 
-PORT_RE = re.compile(r"(?:localhost|127\.0\.0\.1)[:,]\d+")
+PORT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*[:,] ?\d{5}\b")  # host:port (ports >= 20000)
 
 
 def without_port(text: str) -> str:

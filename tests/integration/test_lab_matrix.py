@@ -198,7 +198,7 @@ class Observation:
         return "\n".join(lines) or "  (no session record)"
 
 
-PORT_RE = re.compile(r"(localhost|127\.0\.0\.1)[:,]\d+")
+PORT_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9.\-]*)[:,] ?\d{5}\b")  # host:port (ports >= 20000)
 
 
 def suggest_error(case: Case, r: dict) -> str | list[str] | None:

