@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shlex
 import stat
 import subprocess
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import free_port
+from harness import free_port, free_port_block
 from matrix_run import EXPECTATIONS, cells_by_id, run_matrix, validate
 
 # The first catalogue (24 scenarios) and a few of v2's: the whole catalogue in every
@@ -235,7 +236,8 @@ def test_matrix_against_a_running_lab_through_its_admin_api(tlslab_bin, state_di
     admin = f"127.0.0.1:{free_port()}"
     lab = subprocess.Popen(
         [str(tlslab_bin), "--state-dir", str(state_dir), "lab", "--protocol", "postgres",
-         "--postgres-base-port", str(free_port()), "--only", "valid,expired,wrong-host",
+         # (--only keeps each scenario's catalogue port: the block must hold the catalogue)
+         "--postgres-base-port", str(free_port_block(80)), "--only", "valid,expired,wrong-host",
          "--admin", admin], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -313,9 +315,20 @@ def test_interrupted_run_keeps_the_cells_that_ran(tlslab_bin, state_dir, tmp_pat
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(4.5)  # the lab is up and the sanity cell runs (or has just run)
+        # interrupt once the first cell has run (its line is printed), however long the lab
+        # took to start on a loaded machine
+        first = ""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and p.poll() is None:
+            ready, _, _ = select.select([p.stdout], [], [], 0.5)
+            if ready:
+                line = p.stdout.readline()
+                first += line
+                if line.startswith("[1/"):
+                    break
         p.send_signal(2)
         stdout, stderr = p.communicate(timeout=60)
+        stdout = first + stdout
     finally:
         if p.poll() is None:
             p.kill()
