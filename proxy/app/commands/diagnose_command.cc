@@ -8,6 +8,7 @@
 #include <proxy/app/commands/diagnose_command.h>
 #include <proxy/app/diagnose/diagnosis.h>
 #include <proxy/app/diagnose/prober.h>
+#include <proxy/net/address.h>
 
 namespace proxy::app {
 
@@ -128,28 +129,15 @@ std::expected<Args, std::string> parse(const std::vector<std::string>& args) {
     if (target.empty()) {
         return std::unexpected("HOST:PORT is missing");
     }
-    std::string port;
-    if (target.starts_with("[")) { // [v6]:port
-        auto close = target.find(']');
-        if (close == std::string::npos || close + 1 >= target.size() || target[close + 1] != ':') {
-            return std::unexpected("bad target '" + target + "' (HOST:PORT or [IPv6]:PORT)");
-        }
-        a.host = target.substr(1, close - 1);
-        port = target.substr(close + 2);
-    } else {
-        auto colon = target.rfind(':');
-        if (colon == std::string::npos || colon == 0) {
-            return std::unexpected("bad target '" + target + "' (HOST:PORT)");
-        }
-        a.host = target.substr(0, colon);
-        port = target.substr(colon + 1);
+    auto hp = net::parse_host_port(target); // the one HOST:PORT / [IPv6]:PORT parser
+    if (!hp) {
+        return std::unexpected("bad target " + hp.error());
     }
-    char* end = nullptr;
-    long p = std::strtol(port.c_str(), &end, 10);
-    if (port.empty() || *end != '\0' || p < 1 || p > 65535) {
-        return std::unexpected("bad port '" + port + "'");
+    if (hp->port == 0) {
+        return std::unexpected("bad target '" + target + "': port 0");
     }
-    a.port = static_cast<int>(p);
+    a.host = hp->host;
+    a.port = hp->port;
     if (a.server_name.empty()) {
         a.server_name = a.host;
     }
