@@ -29,11 +29,7 @@ std::expected<std::unique_ptr<Lab>, std::string> Lab::prepare(const LabOptions& 
     if (!ca) {
         return std::unexpected(ca.error());
     }
-    auto pki = ScenarioPki::create(*ca);
-    if (!pki) {
-        return std::unexpected(pki.error());
-    }
-    std::unique_ptr<Lab> lab(new Lab(std::move(*ca), std::move(*pki)));
+    std::unique_ptr<Lab> lab(new Lab(std::move(*ca), ScenarioPki{}));
     lab->identity_ = lab_identity(options.hostnames);
     auto catalogue = scenarios::Catalogue::builtin();
     if (!catalogue) {

@@ -97,6 +97,28 @@ issue_by(const certs::CertificateProfile& p, const certs::Credential& issuer, EV
     return certs::issue(p, issuer.cert.get(), issuer.key.get(), {leaf_key, nullptr});
 }
 
+using Ca = ScenarioPki::Ca;
+
+// issue_under: the leaf signed by one of the scenario CAs, the CAs in `sent` appended to the
+// chain the server sends.
+std::expected<certs::Credential, std::string>
+issue_under(ScenarioRuntime& rt, const certs::CertificateProfile& p, EVP_PKEY* leaf_key,
+            const ScenarioPki& pki, const certs::LabCa& ca, Ca signer,
+            std::initializer_list<Ca> sent) {
+    for (Ca c : sent) {
+        auto cert = pki.get(c, ca);
+        if (!cert) {
+            return std::unexpected(cert.error());
+        }
+        rt.chain.push_back(certs::up_ref((*cert)->cert.get()));
+    }
+    auto by = pki.get(signer, ca);
+    if (!by) {
+        return std::unexpected(by.error());
+    }
+    return issue_by(p, **by, leaf_key);
+}
+
 // mint_certificate: the leaf and the chain a real server with this issuer sends.
 std::expected<void, std::string> mint_certificate(ScenarioRuntime& rt, const certs::LabCa& ca,
                                                   const ScenarioPki& pki,
@@ -112,31 +134,28 @@ std::expected<void, std::string> mint_certificate(ScenarioRuntime& rt, const cer
         leaf = certs::issue(p, nullptr, nullptr, {leaf_key, nullptr});
         break;
     case scenarios::Issuer::UntrustedCa:
-        leaf = issue_by(p, pki.untrusted_ca, leaf_key);
+        leaf = issue_under(rt, p, leaf_key, pki, ca, Ca::Untrusted, {});
         break;
     case scenarios::Issuer::UnsentIntermediate:
-        leaf = issue_by(p, pki.intermediate, leaf_key);
+        leaf = issue_under(rt, p, leaf_key, pki, ca, Ca::Intermediate, {});
         break;
     case scenarios::Issuer::NewRoot:
-        leaf = issue_by(p, pki.new_intermediate, leaf_key);
-        rt.chain.push_back(certs::up_ref(pki.new_intermediate.cert.get()));
+        leaf = issue_under(rt, p, leaf_key, pki, ca, Ca::NewIntermediate, {Ca::NewIntermediate});
         break;
     case scenarios::Issuer::CrossSigned:
-        leaf = issue_by(p, pki.new_intermediate, leaf_key);
-        rt.chain.push_back(certs::up_ref(pki.new_intermediate.cert.get()));
-        rt.chain.push_back(certs::up_ref(pki.new_root_cross.get()));
+        leaf = issue_under(rt, p, leaf_key, pki, ca, Ca::NewIntermediate,
+                           {Ca::NewIntermediate, Ca::NewRootCross});
         break;
     case scenarios::Issuer::ExpiredIntermediate:
-        leaf = issue_by(p, pki.expired_intermediate, leaf_key);
-        rt.chain.push_back(certs::up_ref(pki.expired_intermediate.cert.get()));
+        leaf = issue_under(rt, p, leaf_key, pki, ca, Ca::ExpiredIntermediate,
+                           {Ca::ExpiredIntermediate});
         break;
     case scenarios::Issuer::ExpiredRootCrossSign:
-        leaf = issue_by(p, pki.intermediate, leaf_key);
-        rt.chain.push_back(certs::up_ref(pki.intermediate.cert.get()));
-        rt.chain.push_back(certs::up_ref(pki.lab_ca_cross.get()));
+        leaf = issue_under(rt, p, leaf_key, pki, ca, Ca::Intermediate,
+                           {Ca::Intermediate, Ca::LabCaCross});
         break;
     case scenarios::Issuer::RetiredCa:
-        leaf = issue_by(p, pki.retired_ca, leaf_key);
+        leaf = issue_under(rt, p, leaf_key, pki, ca, Ca::Retired, {});
         break;
     case scenarios::Issuer::DeepChain: {
         // chain_depth intermediates of this scenario's own, the first under the lab CA.
@@ -157,8 +176,7 @@ std::expected<void, std::string> mint_certificate(ScenarioRuntime& rt, const cer
         break;
     }
     case scenarios::Issuer::NameConstrained:
-        leaf = issue_by(p, pki.name_constrained, leaf_key);
-        rt.chain.push_back(certs::up_ref(pki.name_constrained.cert.get()));
+        leaf = issue_under(rt, p, leaf_key, pki, ca, Ca::NameConstrained, {Ca::NameConstrained});
         break;
     }
     if (!leaf) {
@@ -189,50 +207,78 @@ std::expected<EVP_PKEY*, std::string> LeafKeyPool::key_for(const certs::KeySpec&
     return raw;
 }
 
-std::expected<ScenarioPki, std::string> ScenarioPki::create(const certs::LabCa& ca) {
-    ScenarioPki pki;
-    auto untrusted =
-        certs::issue(ca_profile("tlslab untrusted CA (trust it nowhere)"), nullptr, nullptr);
-    auto intermediate = ca.issue_leaf(ca_profile("tlslab lab intermediate CA"));
-    auto new_root = certs::issue(ca_profile("tlslab new root CA"), nullptr, nullptr);
-    auto expired = ca.issue_leaf(ca_profile("tlslab expired intermediate CA", -400, -30));
-    auto old_root = certs::issue(ca_profile("tlslab old root CA", -3650, -30), nullptr, nullptr);
-    auto retired = certs::issue(ca_profile("unused", -3650, 3650), nullptr, nullptr,
-                                {nullptr, X509_get_subject_name(ca.cert())});
-    auto constrained_profile = ca_profile("tlslab name-constrained intermediate CA");
-    constrained_profile.permitted_dns = {kPermittedDnsSubtree};
-    auto constrained = ca.issue_leaf(constrained_profile);
-    for (const auto* made :
-         {&untrusted, &intermediate, &new_root, &expired, &old_root, &retired, &constrained}) {
-        if (!*made) {
-            return std::unexpected("scenario CAs: " + made->error());
-        }
+std::expected<const certs::Credential*, std::string>
+ScenarioPki::get(Ca which, const certs::LabCa& ca) const {
+    std::lock_guard lock(state_->mutex);
+    return get_locked(which, ca);
+}
+
+std::expected<const certs::Credential*, std::string>
+ScenarioPki::get_locked(Ca which, const certs::LabCa& ca) const {
+    if (auto it = state_->made.find(which); it != state_->made.end()) {
+        return &it->second;
     }
-    auto new_intermediate = issue_by(ca_profile("tlslab new intermediate CA"), *new_root, nullptr);
-    // Cross certificates: an existing CA's name and key, signed by another CA.
-    auto new_root_cross =
-        certs::issue(ca_profile("unused"), ca.cert(), ca.key(),
-                     {new_root->key.get(), X509_get_subject_name(new_root->cert.get())});
-    X509* lab_ca = ca.cert();
-    auto lab_ca_cross =
-        certs::issue(ca_profile("unused", -1, 365), old_root->cert.get(), old_root->key.get(),
-                     {X509_get0_pubkey(lab_ca), X509_get_subject_name(lab_ca)});
-    for (const auto* made : {&new_intermediate, &new_root_cross, &lab_ca_cross}) {
-        if (!*made) {
-            return std::unexpected("scenario CAs: " + made->error());
+    // A cross certificate: an existing CA's name and key, signed by another CA.
+    auto cross = [](const certs::CertificateProfile& validity, X509* issuer, EVP_PKEY* issuer_key,
+                    X509* subject, EVP_PKEY* subject_key) {
+        return certs::issue(validity, issuer, issuer_key,
+                            {subject_key, X509_get_subject_name(subject)});
+    };
+    std::expected<certs::Credential, std::string> made = std::unexpected("unset");
+    switch (which) {
+    case Ca::Untrusted:
+        made = certs::issue(ca_profile("tlslab untrusted CA (trust it nowhere)"), nullptr, nullptr);
+        break;
+    case Ca::Intermediate:
+        made = ca.issue_leaf(ca_profile("tlslab lab intermediate CA"));
+        break;
+    case Ca::NewRoot:
+        made = certs::issue(ca_profile("tlslab new root CA"), nullptr, nullptr);
+        break;
+    case Ca::NewIntermediate:
+        if (auto root = get_locked(Ca::NewRoot, ca); root) {
+            made = issue_by(ca_profile("tlslab new intermediate CA"), **root, nullptr);
+        } else {
+            made = std::unexpected(root.error());
         }
+        break;
+    case Ca::NewRootCross:
+        if (auto root = get_locked(Ca::NewRoot, ca); root) {
+            made = cross(ca_profile("unused"), ca.cert(), ca.key(), (*root)->cert.get(),
+                         (*root)->key.get());
+        } else {
+            made = std::unexpected(root.error());
+        }
+        break;
+    case Ca::ExpiredIntermediate:
+        made = ca.issue_leaf(ca_profile("tlslab expired intermediate CA", -400, -30));
+        break;
+    case Ca::OldRoot:
+        made = certs::issue(ca_profile("tlslab old root CA", -3650, -30), nullptr, nullptr);
+        break;
+    case Ca::LabCaCross:
+        if (auto old = get_locked(Ca::OldRoot, ca); old) {
+            made = cross(ca_profile("unused", -1, 365), (*old)->cert.get(), (*old)->key.get(),
+                         ca.cert(), X509_get0_pubkey(ca.cert()));
+        } else {
+            made = std::unexpected(old.error());
+        }
+        break;
+    case Ca::Retired:
+        made = certs::issue(ca_profile("unused", -3650, 3650), nullptr, nullptr,
+                            {nullptr, X509_get_subject_name(ca.cert())});
+        break;
+    case Ca::NameConstrained: {
+        auto profile = ca_profile("tlslab name-constrained intermediate CA");
+        profile.permitted_dns = {kPermittedDnsSubtree};
+        made = ca.issue_leaf(profile);
+        break;
     }
-    pki.untrusted_ca = std::move(*untrusted);
-    pki.intermediate = std::move(*intermediate);
-    pki.new_root = std::move(*new_root);
-    pki.new_intermediate = std::move(*new_intermediate);
-    pki.new_root_cross = std::move(new_root_cross->cert);
-    pki.expired_intermediate = std::move(*expired);
-    pki.old_root = std::move(*old_root);
-    pki.lab_ca_cross = std::move(lab_ca_cross->cert);
-    pki.retired_ca = std::move(*retired);
-    pki.name_constrained = std::move(*constrained);
-    return pki;
+    }
+    if (!made) {
+        return std::unexpected("scenario CAs: " + made.error());
+    }
+    return &state_->made.emplace(which, std::move(*made)).first->second;
 }
 
 std::vector<std::string> expand_placeholders(const std::vector<std::string>& items,
@@ -296,8 +342,8 @@ materialize(const scenarios::Scenario& scenario, const certs::LabCa& ca, const S
     rt->pki = &pki;
     rt->identity = identity;
     rt->minted_at = std::chrono::steady_clock::now();
-    if (leaf_key == nullptr && pki.leaf_keys) {
-        auto pooled = pki.leaf_keys->key_for(leaf_profile(scenario.certificate, identity).key);
+    if (leaf_key == nullptr) {
+        auto pooled = pki.leaf_keys().key_for(leaf_profile(scenario.certificate, identity).key);
         if (!pooled) {
             return std::unexpected("scenario " + scenario.name + ": " + pooled.error());
         }

@@ -39,7 +39,6 @@ struct LabIdentity {
     std::vector<std::string> ips;       // 127.0.0.1, ::1, --hostname addresses
 };
 
-// ScenarioPki: the CAs scenarios may need besides the lab CA, minted once per process.
 // LeafKeyPool hands out one key per shape (type and RSA size), generated on first use;
 // thread-safe.
 class LeafKeyPool {
@@ -51,30 +50,46 @@ class LeafKeyPool {
     std::map<std::pair<int, int>, certs::EvpPkeyPtr> keys_;
 };
 
-struct ScenarioPki {
-    certs::Credential untrusted_ca; // a CA no driver trusts
-    certs::Credential intermediate; // under the lab CA; never sent by incomplete-chain
-    // CA rotation: a new root no client has yet, its intermediate, and the new root's name and
-    // key signed by the lab CA (the cross certificate a client trusting the lab CA follows).
-    certs::Credential new_root;
-    certs::Credential new_intermediate;
-    certs::X509Ptr new_root_cross;
-    certs::Credential expired_intermediate; // under the lab CA, expired 30 days ago
-    // An old root, expired 30 days ago, and the lab CA's name and key signed by it (the cross
-    // certificate itself valid): the DST Root CA X3 -> ISRG Root X1 shape.
-    certs::Credential old_root;
-    certs::X509Ptr lab_ca_cross;
-    // The CA before a rotation: the lab CA's name with another key. A client that trusts only
-    // the lab CA finds no issuer whose key matches.
-    certs::Credential retired_ca;
-    // Under the lab CA, permitting only DNS names under kPermittedDnsSubtree.
-    certs::Credential name_constrained;
+// ScenarioPki: the CAs scenarios may need besides the lab CA. Each is minted on first use and
+// kept for the life of the process, so `proxy --scenario valid` pays for no CA it does not
+// use (every RSA key costs a few hundred ms on a small machine). Copies share the same CAs;
+// thread-safe.
+class ScenarioPki {
+  public:
+    enum class Ca {
+        Untrusted,           // a CA no driver trusts
+        Intermediate,        // under the lab CA; never sent by incomplete-chain
+        NewRoot,             // CA rotation: a new root no client has yet
+        NewIntermediate,     // under the new root
+        NewRootCross,        // the new root's name and key signed by the lab CA (cert only)
+        ExpiredIntermediate, // under the lab CA, expired 30 days ago
+        OldRoot,             // an old root, expired 30 days ago
+        LabCaCross,          // the lab CA's name and key signed by the old root (cert only):
+                             // the DST Root CA X3 -> ISRG Root X1 shape
+        Retired,             // the lab CA's name with another key: the CA before a rotation
+        NameConstrained,     // under the lab CA, permitting only kPermittedDnsSubtree
+    };
     static constexpr const char* kPermittedDnsSubtree = "permitted.tlslab.invalid";
+
+    // The CA (a cross certificate has no key), minted on first use. ca is the lab CA; it must
+    // be the same at every call.
+    std::expected<const certs::Credential*, std::string> get(Ca which,
+                                                             const certs::LabCa& ca) const;
+
     // Leaf keys, one per key shape, shared by the scenarios that use that shape: a lab of
     // 66 scenarios would otherwise spend most of its start-up generating RSA keys. Each leaf is
     // still its own certificate; nothing a client checks depends on the key being unique.
-    std::shared_ptr<LeafKeyPool> leaf_keys = std::make_shared<LeafKeyPool>();
-    static std::expected<ScenarioPki, std::string> create(const certs::LabCa& ca);
+    LeafKeyPool& leaf_keys() const { return state_->leaf_keys; }
+
+  private:
+    struct State {
+        std::mutex mutex;
+        std::map<Ca, certs::Credential> made;
+        LeafKeyPool leaf_keys;
+    };
+    std::expected<const certs::Credential*, std::string> get_locked(Ca which,
+                                                                    const certs::LabCa& ca) const;
+    std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 struct ScenarioRuntime {

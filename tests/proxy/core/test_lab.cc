@@ -12,7 +12,7 @@ TestLab::TestLab() {
     char tmpl[] = "/tmp/tlslab-proxy-test-XXXXXX";
     dir = ::mkdtemp(tmpl);
     ca.emplace(*certs::LabCa::load_or_create(dir));
-    pki.emplace(*proxy::ScenarioPki::create(*ca));
+    pki.emplace();
     catalogue = *scenarios::Catalogue::builtin();
     proxy::TlsClientConfig c;
     c.trusted = {ca->cert()};

@@ -137,7 +137,9 @@ TEST_CASE("cross-signed: the new root cross-signed by the lab CA completes the p
           std::vector<std::string>{"tlslab new intermediate CA", "tlslab new root CA"});
     X509* cross = rt->chain[1].get();
     CHECK(X509_NAME_cmp(X509_get_issuer_name(cross), X509_get_subject_name(lab().ca->cert())) == 0);
-    CHECK(EVP_PKEY_eq(X509_get0_pubkey(cross), lab().pki->new_root.key.get()) == 1);
+    auto new_root = lab().pki->get(proxy::ScenarioPki::Ca::NewRoot, *lab().ca);
+    REQUIRE(new_root);
+    CHECK(EVP_PKEY_eq(X509_get0_pubkey(cross), (*new_root)->key.get()) == 1);
     auto v = verify(*rt);
     CHECK(v.error == X509_V_OK);
     CHECK(v.path_length == 4); // leaf, intermediate, new root (cross), lab CA
@@ -161,11 +163,13 @@ TEST_CASE("expired-root-cross-sign: the lab CA cross-signed by an expired root d
     X509* cross = rt->chain[1].get();
     CHECK(X509_NAME_cmp(X509_get_subject_name(cross), X509_get_subject_name(lab().ca->cert())) ==
           0);
+    auto old_root = lab().pki->get(proxy::ScenarioPki::Ca::OldRoot, *lab().ca);
+    REQUIRE(old_root);
     CHECK(X509_NAME_cmp(X509_get_issuer_name(cross),
-                        X509_get_subject_name(lab().pki->old_root.cert.get())) == 0);
+                        X509_get_subject_name((*old_root)->cert.get())) == 0);
     // The cross certificate is valid; the old root that signed it is not.
     CHECK(X509_cmp_current_time(X509_get0_notAfter(cross)) > 0);
-    CHECK(X509_cmp_current_time(X509_get0_notAfter(lab().pki->old_root.cert.get())) < 0);
+    CHECK(X509_cmp_current_time(X509_get0_notAfter((*old_root)->cert.get())) < 0);
     auto v = verify(*rt);
     CHECK(v.error == X509_V_OK);
     CHECK(v.path_length == 3); // leaf, intermediate, the trusted lab CA
@@ -309,4 +313,19 @@ TEST_CASE("the lab says when a time-bound certificate expires", "[session][scena
     CHECK(proxy::validity_note(lab().runtime("expired-1s-ago")->scenario) ==
           "certificate expired 1 s before each connection");
     CHECK(proxy::validity_note(lab().runtime("valid")->scenario).empty());
+}
+
+TEST_CASE("scenario CAs: minted once on first use, shared by copies",
+          "[session][scenario_runtime]") {
+    proxy::ScenarioPki pki;
+    proxy::ScenarioPki copy = pki;
+    auto first = pki.get(proxy::ScenarioPki::Ca::NewIntermediate, *lab().ca);
+    REQUIRE(first);
+    auto again = copy.get(proxy::ScenarioPki::Ca::NewIntermediate, *lab().ca);
+    REQUIRE(again);
+    CHECK(*first == *again);
+    // The new intermediate is signed by the new root minted for it, not by another one.
+    auto root = copy.get(proxy::ScenarioPki::Ca::NewRoot, *lab().ca);
+    REQUIRE(root);
+    CHECK(X509_verify((*first)->cert.get(), (*root)->key.get()) == 1);
 }
