@@ -12,6 +12,13 @@ namespace proxy {
 
 namespace {
 
+// A memory BIO for one direction of an endpoint. Empty means "no data yet", not EOF.
+BIO* new_memory_bio() {
+    BIO* bio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(bio, -1);
+    return bio;
+}
+
 // One TLS record carries at most 2^14 plaintext bytes; a little more is harmless.
 constexpr std::size_t kRecordPlaintextMax = 16384 + 1024;
 constexpr int kExtServerName = 0;
@@ -127,11 +134,8 @@ std::string alert_name(int code) {
 
 TlsEndpoint::TlsEndpoint(SSL_CTX* ctx, TlsRole role, const std::string& server_name)
     : ssl_(SSL_new(ctx)), role_(role) {
-    rbio_ = BIO_new(BIO_s_mem());
-    wbio_ = BIO_new(BIO_s_mem());
-    // An empty memory BIO means "no data yet", not EOF.
-    BIO_set_mem_eof_return(rbio_, -1);
-    BIO_set_mem_eof_return(wbio_, -1);
+    rbio_ = new_memory_bio();
+    wbio_ = new_memory_bio();
     SSL_set_bio(ssl_.get(), rbio_, wbio_); // ssl_ owns both BIOs from here on
     SSL_set_app_data(ssl_.get(), this);
     if (role == TlsRole::Server) {
@@ -179,8 +183,8 @@ void TlsEndpoint::watch_for_plain_alerts(std::span<const std::uint8_t> bytes) {
 void TlsEndpoint::feed_ciphertext(std::span<const std::uint8_t> bytes) {
     if (!handshake_done_ && state_ == TlsState::Handshaking) {
         watch_for_plain_alerts(bytes);
-    } else if (!record_scan_.empty()) {
-        record_scan_.clear();
+    } else if (record_scan_.capacity() != 0) {
+        std::vector<std::uint8_t>().swap(record_scan_); // not needed again: free it
     }
     if (!bytes.empty()) {
         BIO_write(rbio_, bytes.data(), static_cast<int>(bytes.size()));
@@ -195,6 +199,27 @@ void TlsEndpoint::drain() {
             break;
         }
         ciphertext_out_.insert(ciphertext_out_.end(), buf.begin(), buf.begin() + n);
+    }
+    release_empty_bios();
+}
+
+void TlsEndpoint::release_empty_bios() {
+    // A memory BIO keeps the largest buffer it ever held (a whole record, 16 KiB and more):
+    // an idle session of thousands would hold two per leg. An empty one is swapped for a
+    // fresh BIO, which holds nothing until bytes arrive (SSL_MODE_RELEASE_BUFFERS does the
+    // same for OpenSSL's own record buffers).
+    auto holds_memory = [](BIO* bio) {
+        BUF_MEM* mem = nullptr;
+        BIO_get_mem_ptr(bio, &mem);
+        return mem != nullptr && mem->max > kKeptBioBytes;
+    };
+    if (BIO_ctrl_pending(rbio_) == 0 && holds_memory(rbio_)) {
+        rbio_ = new_memory_bio();
+        SSL_set0_rbio(ssl_.get(), rbio_); // frees the old one
+    }
+    if (BIO_ctrl_pending(wbio_) == 0 && holds_memory(wbio_)) {
+        wbio_ = new_memory_bio();
+        SSL_set0_wbio(ssl_.get(), wbio_);
     }
 }
 

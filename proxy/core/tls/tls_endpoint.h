@@ -99,6 +99,9 @@ class TlsEndpoint {
     void fail(int ssl_error);
 
     certs::SslPtr ssl_;
+    // A memory BIO larger than this is replaced by a fresh one once empty.
+    static constexpr std::size_t kKeptBioBytes = 4096;
+    void release_empty_bios();
     BIO* rbio_ = nullptr; // owned by ssl_ after SSL_set_bio: borrowed here
     BIO* wbio_ = nullptr; // likewise
     TlsRole role_;
