@@ -1,6 +1,10 @@
 // logins: a load client for tlslab benchmarks. C workers open N connections in total through
 // go-mssqldb with full TLS and certificate validation, run SELECT 1, close; it prints one JSON
 // line with the rate and latency percentiles. Bounded by -n and -deadline.
+//
+// -hold N instead opens N connections (C at a time), logs each in and keeps it open and idle;
+// it prints {"held": N, "failures": F} once all are open, waits until its stdin closes, then
+// closes them and exits: the caller measures what an idle session costs meanwhile.
 package main
 
 import (
@@ -27,6 +31,7 @@ func main() {
 	n := flag.Int("n", 200, "logins in total")
 	c := flag.Int("c", 4, "concurrent workers")
 	deadline := flag.Duration("deadline", 60*time.Second, "stop after this long whatever happened")
+	hold := flag.Int("hold", 0, "open this many logged-in connections and hold them until stdin closes")
 	flag.Parse()
 	if *port == 0 || *ca == "" {
 		fmt.Fprintln(os.Stderr, "usage: logins -port P -ca FILE [-n N] [-c C]")
@@ -44,6 +49,10 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *deadline)
 	defer cancel()
+	if *hold > 0 {
+		holdConnections(ctx, connector, *hold, *c)
+		return
+	}
 	var next, failures int64
 	latencies := make([]time.Duration, *n)
 	var wg sync.WaitGroup
@@ -87,4 +96,51 @@ func main() {
 		"logins": done, "failures": failures, "seconds": elapsed.Seconds(),
 		"per_second": float64(done) / elapsed.Seconds(), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
 	})
+}
+
+// holdConnections opens n logged-in connections, c at a time, reports, and holds them until
+// stdin closes.
+func holdConnections(ctx context.Context, connector *mssql.Connector, n, c int) {
+	db := sql.OpenDB(connector)
+	db.SetMaxIdleConns(n)
+	db.SetMaxOpenConns(n)
+	db.SetConnMaxIdleTime(0)
+	conns := make([]*sql.Conn, n)
+	var next, failures int64
+	var wg sync.WaitGroup
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := atomic.AddInt64(&next, 1) - 1
+				if i >= int64(n) || ctx.Err() != nil {
+					return
+				}
+				conn, err := db.Conn(ctx)
+				if err == nil {
+					err = conn.PingContext(ctx)
+				}
+				if err != nil {
+					atomic.AddInt64(&failures, 1)
+					continue
+				}
+				conns[i] = conn
+			}
+		}()
+	}
+	wg.Wait()
+	json.NewEncoder(os.Stdout).Encode(map[string]any{"held": n - int(failures), "failures": failures})
+	buf := make([]byte, 64)
+	for {
+		if _, err := os.Stdin.Read(buf); err != nil {
+			break
+		}
+	}
+	for _, conn := range conns {
+		if conn != nil {
+			conn.Close()
+		}
+	}
+	db.Close()
 }
