@@ -11,6 +11,7 @@
 #include <proxy/core/session/machine.h>
 #include <proxy/net/address.h>
 #include <proxy/net/session.h>
+#include <proxy/net/session_limit.h>
 
 namespace proxy::net {
 
@@ -31,6 +32,11 @@ using StartGate = std::function<void(const SessionInfo&, std::function<void()> p
 
 // Listener accepts TCP connections on one address and gives each a Session with a fresh machine
 // from its factory. The factory may be replaced while running (new connections get the new one).
+//
+// --max-sessions: with a SessionLimit set, each session holds a place in it until the session is
+// destroyed; a connection that finds the limit reached is accepted and closed at once (nothing
+// read from it, no session, no machine), counted, and logged at warn level at most once a second
+// per limit ("limit max-sessions=N reached: refused PEER").
 class Listener {
   public:
     Listener(uv_loop_t* loop, SessionRegistry& registry, std::string label, MachineFactory factory);
@@ -55,10 +61,16 @@ class Listener {
     void set_transparent(bool on) { transparent_ = on; }
     // set_start_gate: hold each session's start until the gate says so (see StartGate).
     void set_start_gate(StartGate gate) { gate_ = std::move(gate); }
+    // set_limit: the --max-sessions object this listener counts in (shared by the listeners of
+    // one address on several loops). Null: no limit, nothing counted.
+    void set_limit(std::shared_ptr<SessionLimit> limit) { limit_ = std::move(limit); }
+    const std::shared_ptr<SessionLimit>& limit() const { return limit_; }
 
   private:
     static void on_connection(uv_stream_t* server, int status);
     static void on_closed(uv_handle_t* h);
+    // refuse: accept the pending connection and close it at once (the limit is reached).
+    void refuse(uv_stream_t* server);
 
     uv_loop_t* loop_;
     SessionRegistry& registry_;
@@ -67,6 +79,7 @@ class Listener {
     SessionHooks hooks_;
     bool transparent_ = false;
     StartGate gate_;
+    std::shared_ptr<SessionLimit> limit_;
     uv_tcp_t tcp_{};
     bool open_ = false;
     std::string bound_;

@@ -17,7 +17,6 @@
 // that flushes waits for the queue (uv_shutdown), bounded by a linger timer so a client that never
 // reads cannot pin the session.
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -30,6 +29,7 @@
 #include <uv.h>
 
 #include <proxy/core/session/machine.h>
+#include <proxy/net/session_limit.h>
 
 namespace proxy::net {
 
@@ -47,6 +47,8 @@ class Session {
     static constexpr std::size_t kHighWatermark = std::size_t{1024} * 1024;
     static constexpr std::size_t kLowWatermark = std::size_t{256} * 1024;
     static constexpr std::uint64_t kLingerMs = 2000;
+    // The read block every session of a loop thread reads into (on_alloc).
+    static constexpr std::size_t kReadBlock = std::size_t{64} * 1024;
     // Timer ids below zero belong to the shell; machines use positive ones.
     static constexpr int kLingerTimer = -1;
 
@@ -60,6 +62,9 @@ class Session {
     bool accept(uv_stream_t* listener);
     void start(std::unique_ptr<Machine> machine, SessionHooks hooks = {});
     void close(const std::string& reason);
+    // hold: the session keeps its listener's --max-sessions place until it is destroyed (after
+    // the close callback of its last handle).
+    void hold(SessionSlot slot) { slot_ = std::move(slot); }
 
     std::uint64_t id() const { return id_; }
     const std::string& peer() const { return peer_; }
@@ -138,7 +143,7 @@ class Session {
     int shutdowns_pending_ = 0;
     std::map<int, Timer> timers_;
     int open_handles_ = 0;
-    std::array<char, std::size_t{64} * 1024> read_buf_{};
+    SessionSlot slot_; // a place under the listener's --max-sessions, given back on destruction
 };
 
 // SessionRegistry owns the live sessions and destroys each once its handles are closed.
@@ -160,9 +165,14 @@ class SessionRegistry {
     // Called after every destroy(): lets a shutting-down app notice the last session going.
     std::function<void()> on_empty;
 
+    // Once this many sessions were alive at once, the registry asks the allocator to give freed
+    // memory back to the system when the last of them is gone (release_free_memory).
+    static constexpr std::size_t kTrimAfterPeak = 64;
+
   private:
     std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
     std::uint64_t next_id_ = 1;
+    std::size_t peak_since_trim_ = 0; // the most sessions alive at once since the last trim
 };
 
 } // namespace proxy::net

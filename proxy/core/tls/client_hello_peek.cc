@@ -15,7 +15,7 @@ bool tls_record_complete(std::span<const std::uint8_t> bytes) {
         return false;
     }
     std::size_t len = (static_cast<std::size_t>(bytes[3]) << 8) | bytes[4];
-    return bytes.size() >= 5 + len;
+    return len > kMaxTlsRecord || bytes.size() >= 5 + len;
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -17,7 +18,10 @@ std::optional<std::string> peek_sni(std::span<const std::uint8_t> record);
 // empty when it offers none; nullopt when the record is incomplete or not a ClientHello.
 std::optional<std::vector<std::string>> peek_alpn(std::span<const std::uint8_t> record);
 
-// tls_record_complete: the bytes hold at least one whole TLS record.
+// tls_record_complete: the bytes hold at least one whole TLS record, or a record header that
+// announces more than TLS allows (kMaxTlsRecord): nothing more is worth waiting for, the TLS
+// endpoint refuses it at once (record_overflow) instead of the handshake timeout ending it.
+inline constexpr std::size_t kMaxTlsRecord = 16384 + 2048; // TLSCiphertext: 2^14 + 2048
 bool tls_record_complete(std::span<const std::uint8_t> bytes);
 
 } // namespace proxy

@@ -35,6 +35,18 @@ TEST_CASE("a truncated or foreign record never over-reads", "[core][peek]") {
     CHECK_FALSE(proxy::peek_sni(alert).has_value());
 }
 
+TEST_CASE("a record header longer than TLS allows is not waited for", "[core][peek]") {
+    // A garbage sender announcing 65,535 bytes (scripts/soak) must be refused at once, not held
+    // until the handshake timeout while the proxy waits for a record no TLS peer sends.
+    std::vector<std::uint8_t> huge = {0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0x00};
+    CHECK(proxy::tls_record_complete(huge));
+    CHECK_FALSE(proxy::peek_sni(huge).has_value());
+    CHECK_FALSE(proxy::peek_alpn(huge).has_value());
+    // the longest record TLS allows is still waited for
+    std::vector<std::uint8_t> longest = {0x16, 0x03, 0x03, 0x48, 0x00, 0x01};
+    CHECK_FALSE(proxy::tls_record_complete(longest));
+}
+
 TEST_CASE(
     "a leg that pauses at the ClientHello reports the SNI and goes on with the chosen context",
     "[core][peek][client_leg]") {
