@@ -305,8 +305,10 @@ def main():
           f"{a.rounds} alternating rounds, medians")
     print(f"{'':<44}" + "".join(f"{p:>14}" for p in peers))
     try:
+        # The upstream allows resumption, as SQL Server does: both peers may resume their
+        # server-side leg (tlslab's session store; haproxy's server session reuse).
         serve = lab.tlslab_proc("serve-strict", "serve", "--encryption", "strict",
-                                "--no-examples")
+                                "--tls-resumption", "--no-examples")
         if "logins" in only:
             proxies = {"tlslab": lab.tlslab_proxy(serve.port, "valid"),
                        "haproxy-1t": lab.haproxy(serve.port, 1, True),

@@ -73,6 +73,10 @@ std::expected<UpstreamTls, std::string> make_upstream_tls(const std::vector<X509
     c.verify = !trusted.empty();
     c.min_version = TLS1_2_VERSION;
     c.max_version = TLS1_2_VERSION; // TLS inside PRELOGIN: at most 1.2, as SQL Server expects
+    // Resume the upstream's session where it allows (session_store.h): a login after the first
+    // skips the server's certificate, its verification and its signature on this leg. A
+    // session whose certificate failed verification is never kept.
+    c.resume_sessions = true;
     auto c7 = make_client_context(c);
     c.max_version = TLS1_3_VERSION;
     auto cpg = make_client_context(c);  // PostgreSQL after SSLRequest

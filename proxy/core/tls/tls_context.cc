@@ -8,6 +8,7 @@
 #include <openssl/param_build.h>
 
 #include <certs/pem.h>
+#include <proxy/core/tls/session_store.h>
 #include <proxy/core/tls/tls_context.h>
 #include <proxy/core/tls/tls_endpoint.h>
 #include <proxy/core/tls/tls_keylog.h>
@@ -275,11 +276,15 @@ std::expected<certs::SslCtxPtr, std::string> make_server_context(const TlsServer
         }
         X509_free(extra); // add1 took its own reference
     }
-    // No tickets and no session cache: nothing may follow the handshake on a login-only leg,
-    // and every connection of a lab run should show the full handshake.
-    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
-    SSL_CTX_set_num_tickets(ctx.get(), 0);
+    // No tickets and no session cache unless asked: nothing may follow the handshake on a
+    // login-only leg, and every connection of a lab run should show the full handshake.
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    if (config.issue_tickets) {
+        SSL_CTX_set_num_tickets(ctx.get(), 1);
+    } else {
+        SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(ctx.get(), 0);
+    }
     if (!config.sigalgs.empty() && SSL_CTX_ctrl(ctx.get(), SSL_CTRL_SET_SIGALGS_LIST, 0,
                                                 const_cast<char*>(config.sigalgs.c_str())) != 1) {
         return std::unexpected("sigalgs '" + config.sigalgs + "': " + certs::openssl_error());
@@ -345,6 +350,11 @@ std::expected<certs::SslCtxPtr, std::string> make_client_context(const TlsClient
     apply_common(ctx.get(), config.min_version, config.max_version);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+    if (config.resume_sessions) {
+        if (auto kept = enable_session_store(ctx.get()); !kept) {
+            return std::unexpected(kept.error());
+        }
+    }
     if (config.verify) {
         if (config.trusted.empty()) {
             SSL_CTX_set_default_verify_paths(ctx.get());

@@ -57,7 +57,10 @@ struct TlsServerConfig {
     // client reports the protocol error itself, as against a real old server.
     int only_version = 0;
     std::optional<int> security_level; // lower it to serve weak keys and old versions
-    std::string cipher_list;           // TLS <= 1.2 ciphers; empty = OpenSSL default
+    // issue_tickets: let clients resume (one TLS 1.3 ticket; TLS 1.2 tickets to clients that
+    // ask), as a server with resumption on. Off: every connection a full handshake.
+    bool issue_tickets = false;
+    std::string cipher_list; // TLS <= 1.2 ciphers; empty = OpenSSL default
     // The server's signature algorithms (OpenSSL list syntax, "RSA+SHA1"); empty: defaults.
     std::string sigalgs;
     // DHE suites use the 1024-bit Oakley group 2 (RFC 2409) instead of OpenSSL's choice; needs
@@ -85,6 +88,9 @@ struct TlsClientConfig {
     int min_version = 0;
     int max_version = 0;
     bool alpn_tds8 = false;
+    // resume_sessions: keep each server's session and offer it on the next connection to that
+    // server name (session_store.h); off: every connection a full handshake.
+    bool resume_sessions = false;
 };
 
 std::expected<certs::SslCtxPtr, std::string> make_client_context(const TlsClientConfig& config);

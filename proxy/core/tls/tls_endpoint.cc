@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 
 #include <certs/pem.h>
+#include <proxy/core/tls/session_store.h>
 #include <proxy/core/tls/tls_endpoint.h>
 
 namespace proxy {
@@ -152,6 +153,7 @@ TlsEndpoint::TlsEndpoint(SSL_CTX* ctx, TlsRole role, const std::string& server_n
                          const_cast<char*>(server_name.c_str()));
                 X509_VERIFY_PARAM_set1_host(param, server_name.c_str(), 0);
             }
+            offer_kept_session(ssl_.get(), server_name); // when the context keeps sessions
         }
     }
 }

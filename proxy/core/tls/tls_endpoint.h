@@ -83,6 +83,8 @@ class TlsEndpoint {
     X509* peer_certificate() const; // client role: the server's leaf (borrowed)
     std::vector<X509*> peer_chain() const;
     long verify_result() const;
+    // session_reused: the handshake resumed a kept session (no certificate was sent).
+    bool session_reused() const { return SSL_session_reused(ssl_.get()) == 1; }
 
     // Used by the OpenSSL callbacks.
     void on_alert(bool sent, int value);
@@ -99,8 +101,9 @@ class TlsEndpoint {
     void fail(int ssl_error);
 
     certs::SslPtr ssl_;
-    // A memory BIO larger than this is replaced by a fresh one once empty.
-    static constexpr std::size_t kKeptBioBytes = 4096;
+    // A memory BIO holding more than this is replaced by a fresh one once empty (a fresh BIO
+    // holds no data buffer; the swap costs two small allocations).
+    static constexpr std::size_t kKeptBioBytes = 0;
     void release_empty_bios();
     BIO* rbio_ = nullptr; // owned by ssl_ after SSL_set_bio: borrowed here
     BIO* wbio_ = nullptr; // likewise
