@@ -61,7 +61,13 @@ class Reader {
     void optional_integer(const std::string& key, std::optional<int>& out, long lo, long hi) {
         seen_.insert(key);
         if (const auto* node = table_.get(key)) {
-            auto v = node->value<std::int64_t>();
+            // as_integer: an integer only. value<std::int64_t>() would convert a float too,
+            // and one beyond the range of int64_t (1E24) is undefined behaviour in toml++.
+            const auto* integer = node->as_integer();
+            std::optional<std::int64_t> v;
+            if (integer != nullptr) {
+                v = integer->get();
+            }
             if (!v || *v < lo || *v > hi) {
                 fail(key, "must be a whole number from " + std::to_string(lo) + " to " +
                               std::to_string(hi));

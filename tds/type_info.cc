@@ -963,6 +963,29 @@ std::optional<std::array<std::uint8_t, 5>> read_collation(ByteReader& r, Level l
     return c;
 }
 
+// variant_fixed_length: the data length of a fixed-length sql_variant base type.
+std::optional<std::size_t> variant_fixed_length(std::uint8_t base) {
+    switch (base) {
+    case tt::kInt1:
+    case tt::kBit:
+        return 1;
+    case tt::kInt2:
+        return 2;
+    case tt::kInt4:
+    case tt::kFlt4:
+    case tt::kMoney4:
+    case tt::kDateTim4:
+        return 4;
+    case tt::kInt8:
+    case tt::kFlt8:
+    case tt::kMoney:
+    case tt::kDateTime:
+        return 8;
+    default:
+        return std::nullopt;
+    }
+}
+
 // read_variant_value: a sql_variant instance of `len` bytes (len > 0).
 Read read_variant_value(ByteReader& r, std::size_t len) {
     auto body_bytes = r.bytes(len);
@@ -981,6 +1004,11 @@ Read read_variant_value(ByteReader& r, std::size_t len) {
     }
     ByteReader p(*props);
     const std::size_t data_len = b.remaining();
+    // A fixed-length base type fills the value exactly (MS-TDS 2.2.5.5.4): any other length
+    // is damage (and more than 8 bytes cannot be read as one integer).
+    if (auto fixed = variant_fixed_length(*base); fixed && *fixed != data_len) {
+        return std::unexpected(Error::BadValue);
+    }
     switch (*base) {
     case tt::kInt1:
     case tt::kBit:

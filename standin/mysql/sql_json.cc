@@ -14,11 +14,20 @@ namespace {
 
 constexpr int kMaxJsonDepth = 32; // MySQL's own limit is 100; a lab server needs less
 
+// A member: not a std::pair, whose element types must be complete (clang with libstdc++
+// refuses std::pair<std::string, Json> inside Json).
+struct JsonMember;
+
 struct Json {
     enum class Kind : std::uint8_t { Null, Bool, Number, String, Array, Object };
     Kind kind = Kind::Null;
-    std::string text; // Bool: true/false; Number: as written; String: decoded
-    std::vector<std::pair<std::string, Json>> members; // Object (keys) / Array (keys empty)
+    std::string text;                // Bool: true/false; Number: as written; String: decoded
+    std::vector<JsonMember> members; // Object (keys) / Array (keys empty)
+};
+
+struct JsonMember {
+    std::string first; // the key
+    Json second;       // the value
 };
 
 class JsonReader {

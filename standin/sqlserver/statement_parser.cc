@@ -1,6 +1,9 @@
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <utility>
 
 #include <standin/sqlserver/sql_lexer.h>
@@ -1328,9 +1331,6 @@ class Parser {
 
     static tds::TypedValue number_literal(const SqlToken& t) {
         using namespace tds;
-        if (t.kind == TokenKind::Float) {
-            return TypedValue{float_type(), Value{std::stod(t.text)}};
-        }
         auto d = parse_decimal(t.text);
         if (!d) {
             return TypedValue{float_type(), Value{0.0}};
@@ -1373,8 +1373,23 @@ class Parser {
         switch (t.kind) {
         case TokenKind::Integer:
         case TokenKind::Decimal:
-        case TokenKind::Float:
             return make_expr(Literal{not_null(number_literal(take()))});
+        case TokenKind::Float: {
+            // SQL Server refuses a float literal beyond 8 bytes (1E400) with error 168; one too
+            // small for a double reads as what strtod gives (0 or a denormal).
+            errno = 0;
+            const double d = std::strtod(t.text.c_str(), nullptr);
+            if (errno == ERANGE && std::isinf(d)) {
+                ParseError e;
+                e.number = 168;
+                e.line = t.line;
+                e.text = "The floating point value '" + t.text +
+                         "' is out of the range of computer representation (8 bytes).";
+                return std::unexpected(e);
+            }
+            take();
+            return make_expr(Literal{not_null(TypedValue{float_type(), Value{d}})});
+        }
         case TokenKind::String: {
             auto chars = static_cast<std::uint32_t>(take().text.size());
             return make_expr(Literal{not_null(TypedValue{varchar_type(chars), Value{t.text}})});

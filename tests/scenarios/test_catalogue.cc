@@ -129,6 +129,12 @@ TEST_CASE("a bad scenario file is an error naming the file and the key", "[scena
                Catch::StartsWith("my.toml: certificate.not_after_days:"));
     CHECK_THAT(err(head + "[certificate]\nkey_bits = 64\n"),
                Catch::StartsWith("my.toml: certificate.key_bits: must be a whole number"));
+    // Found by fuzz/scenario_toml (fuzz/corpus/scenario_toml/crash-key-bits-1E024): a float
+    // beyond int64_t was converted to an integer inside toml++ (undefined behaviour).
+    CHECK_THAT(err(head + "[certificate]\nkey_bits = 1E024\n"),
+               Catch::StartsWith("my.toml: certificate.key_bits: must be a whole number"));
+    CHECK_THAT(err(head + "[certificate]\nkey_bits = 2048.0\n"),
+               Catch::StartsWith("my.toml: certificate.key_bits: must be a whole number"));
     CHECK_THAT(err(head + "[tls]\nmax_version = \"2.0\"\n"),
                Catch::StartsWith("my.toml: tls.max_version:"));
     CHECK_THAT(err(head + "[tds]\nencryption_to_client = \"maybe\"\n"),

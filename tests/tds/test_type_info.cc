@@ -1007,6 +1007,32 @@ TEST_CASE("read_typed_value: value lengths a type cannot have are BadValue",
     }
 }
 
+TEST_CASE("read_typed_value: a fixed-length sql_variant base with another data length is invalid",
+          "[tds][type_info][hostile][fuzz]") {
+    // Found by fuzz/tds_requests (fuzz/corpus/tds_requests/crash-sqlvariant-int8-16-bytes): a
+    // bigint instance with 16 data bytes was read as one integer, shifting a 64-bit value by 64
+    // (undefined behaviour). MS-TDS 2.2.5.5.4: the base type's fixed length fills the value.
+    CHECK(read_error(hex("62 62 62 01 00 12 00 00 00 7F 00 FF 00 D9 27 27 27 FF 26 00 FF FF 26 00 "
+                         "FF 26 00"),
+                     Level::V73A) == tds::Error::BadValue);
+    struct Case {
+        const char* name;
+        std::string instance;
+    };
+    const Case cases[] = {
+        {"INT1TYPE with 2 bytes", "04 00 00 00 30 00 FF FF"},
+        {"INT4TYPE with 3 bytes", "05 00 00 00 38 00 01 02 03"},
+        {"INT8TYPE with 9 bytes", "0B 00 00 00 7F 00 01 02 03 04 05 06 07 08 09"},
+        {"FLT8TYPE with 9 bytes", "0B 00 00 00 3E 00 01 02 03 04 05 06 07 08 09"},
+        {"MONEY4TYPE with 8 bytes", "0A 00 00 00 7A 00 01 02 03 04 05 06 07 08"},
+        {"DATETIMETYPE with 4 bytes", "06 00 00 00 3D 00 01 02 03 04"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        CHECK(read_error(hex("62 49 1F 00 00 " + c.instance)) == tds::Error::BadValue);
+    }
+}
+
 TEST_CASE("read_typed_value: DECIMALN/NUMERICN lengths other than 5, 9, 13, 17 are invalid",
           "[tds][type_info][hostile][spec]") {
     // 2.2.5.4.3: "For DECIMALNTYPE and NUMERICNTYPE, the only valid lengths are 0x05, 0x09,

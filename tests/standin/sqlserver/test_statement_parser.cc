@@ -147,6 +147,24 @@ TEST_CASE("parser: SELECT * without FROM is 263", "[standin][parser][select][err
     CHECK(e.text == "Must specify table to select from.");
 }
 
+TEST_CASE("parser: a float literal beyond 8 bytes is 168, not an exception",
+          "[standin][parser][errors][fuzz]") {
+    // Found by fuzz/standin_sql (fuzz/corpus/standin_sql/crash-tsql-float-3E0500): std::stod
+    // threw out_of_range through parse_batch, which ended the stand-in. Msg 168, Level 15.
+    const std::string found = "IF 3E0500X90608480d92  ( NLL"
+                              "\xa0"
+                              "SELECT 'n:o'";
+    auto e = error_of(found);
+    CHECK(e.number == 168);
+    CHECK(e.text ==
+          "The floating point value '3E0500' is out of the range of computer representation (8 "
+          "bytes).");
+    CHECK(error_of("SELECT 1E400").number == 168);
+    CHECK(error_of("SELECT -1E400").number == 168);
+    // Too small for a double is not an error: it reads as 0 (or a denormal).
+    CHECK(one<sq::SelectStmt>("SELECT 1E-400").items.size() == 1);
+}
+
 TEST_CASE("parser: expressions", "[standin][parser][expr]") {
     SECTION("precedence: * before +, comparison below arithmetic, AND before OR") {
         auto s = one<sq::SelectStmt>("SELECT 1 + 2 * 3");
