@@ -1,4 +1,6 @@
+#include <arpa/inet.h>
 #include <array>
+#include <optional>
 
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
@@ -23,6 +25,39 @@ std::string join(const std::vector<std::string>& items, const std::string& prefi
         out += prefix + i;
     }
     return out;
+}
+
+// ip_range: "10.0.0.0/8" as OpenSSL's nameConstraints syntax wants it, "10.0.0.0/255.0.0.0"
+// (for IPv6 the mask written as an address too); nullopt for text that is not a CIDR range.
+std::optional<std::string> ip_range(const std::string& cidr) {
+    auto slash = cidr.find('/');
+    std::string addr = cidr.substr(0, slash);
+    bool v6 = addr.find(':') != std::string::npos;
+    int bits_max = v6 ? 128 : 32;
+    int bits = bits_max;
+    if (slash != std::string::npos) {
+        std::string b = cidr.substr(slash + 1);
+        if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos) {
+            return std::nullopt;
+        }
+        bits = std::stoi(b);
+        if (bits > bits_max) {
+            return std::nullopt;
+        }
+    }
+    std::array<unsigned char, 16> parsed{};
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), parsed.data()) != 1) {
+        return std::nullopt;
+    }
+    std::array<unsigned char, 16> mask{};
+    for (int i = 0; i < bits; ++i) {
+        mask[static_cast<std::size_t>(i / 8)] |= static_cast<unsigned char>(0x80U >> (i % 8));
+    }
+    std::array<char, INET6_ADDRSTRLEN> text{};
+    if (inet_ntop(v6 ? AF_INET6 : AF_INET, mask.data(), text.data(), text.size()) == nullptr) {
+        return std::nullopt;
+    }
+    return addr + "/" + text.data();
 }
 
 bool add_ext(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
@@ -114,9 +149,16 @@ bool add_extensions(X509* cert, const CertificateProfile& profile, X509* issuer_
     if (!san.empty()) {
         ok = ok && add_ext(cert, &ctx, NID_subject_alt_name, san);
     }
-    if (!profile.permitted_dns.empty()) {
-        ok = ok && add_ext(cert, &ctx, NID_name_constraints,
-                           "critical," + join(profile.permitted_dns, "permitted;DNS:"));
+    if (!profile.permitted_dns.empty() || !profile.permitted_ip.empty()) {
+        std::string nc = join(profile.permitted_dns, "permitted;DNS:");
+        for (const auto& cidr : profile.permitted_ip) {
+            auto range = ip_range(cidr);
+            if (!range) {
+                return false;
+            }
+            nc += (nc.empty() ? "" : ",") + std::string("permitted;IP:") + *range;
+        }
+        ok = ok && add_ext(cert, &ctx, NID_name_constraints, "critical," + nc);
     }
     ok = ok && add_ext(cert, &ctx, NID_subject_key_identifier, "hash");
     if (!self_signed) {

@@ -58,8 +58,11 @@ struct CertificateProfile {
     std::optional<std::vector<std::string>> key_usage;
     SerialShape serial = SerialShape::Random;
     bool unknown_critical_extension = false; // kUnknownCriticalExtensionOid, critical, NULL
-    // CA only: a critical nameConstraints extension with these permitted DNS subtrees.
+    // CA only: a critical nameConstraints extension with these permitted DNS subtrees and IP
+    // ranges (CIDR text, "127.0.0.0/8", "::1/128"). With IP ranges, every IP address a leaf
+    // names must be in one; without, IP addresses are not constrained.
     std::vector<std::string> permitted_dns;
+    std::vector<std::string> permitted_ip;
     // false: a v3 certificate with no extensions at all (as SQL Server's fallback certificate);
     // every extension field above is then ignored.
     bool extensions = true;

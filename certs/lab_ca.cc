@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -5,6 +7,8 @@
 #include <netdb.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+#include <openssl/x509v3.h>
 
 #include <certs/lab_ca.h>
 #include <certs/pem.h>
@@ -40,7 +44,73 @@ class FileLock {
     int fd_;
 };
 
+std::expected<Credential, std::string> make_ca(const PermittedNames* names) {
+    CertificateProfile profile;
+    profile.common_name = names == nullptr ? "tlslab lab CA" : "tlslab lab CA (constrained)";
+    profile.is_ca = true;
+    profile.extended_key_usage.clear();
+    profile.not_after = kCaLifetime;
+    if (names != nullptr) {
+        for (const auto& n : names->dns) {
+            // A wildcard's subtree is its parent: "*.corp.example" -> corp.example, which
+            // permits corp.example and every name below it (RFC 5280 4.2.1.10).
+            profile.permitted_dns.push_back(n.starts_with("*.") ? n.substr(2) : n);
+        }
+        profile.permitted_ip = names->ip;
+        if (profile.permitted_dns.empty() && profile.permitted_ip.empty()) {
+            return std::unexpected("no names to permit");
+        }
+    }
+    auto made = issue(profile, nullptr, nullptr);
+    if (!made) {
+        return std::unexpected("creating the lab CA: " + made.error());
+    }
+    return made;
+}
+
+std::string ip_text(const ASN1_OCTET_STRING* range) {
+    const unsigned char* p = ASN1_STRING_get0_data(range);
+    int len = ASN1_STRING_length(range);
+    if (len != 8 && len != 32) {
+        return "?";
+    }
+    bool v6 = len == 32;
+    int half = len / 2;
+    std::array<char, INET6_ADDRSTRLEN> text{};
+    inet_ntop(v6 ? AF_INET6 : AF_INET, p, text.data(), text.size());
+    int bits = 0;
+    for (int i = 0; i < half; ++i) {
+        for (int b = 7; b >= 0; --b) {
+            bits += (p[half + i] >> b) & 1;
+        }
+    }
+    return std::string(text.data()) + "/" + std::to_string(bits);
+}
+
 } // namespace
+
+std::optional<PermittedNames> permitted_names(X509* cert) {
+    int critical = 0;
+    auto* nc = static_cast<NAME_CONSTRAINTS*>(
+        X509_get_ext_d2i(cert, NID_name_constraints, &critical, nullptr));
+    if (nc == nullptr) {
+        return std::nullopt;
+    }
+    PermittedNames out;
+    out.critical = critical == 1;
+    for (int i = 0; i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); ++i) {
+        const GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base;
+        if (base->type == GEN_DNS) {
+            const ASN1_IA5STRING* s = base->d.dNSName;
+            out.dns.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                 static_cast<std::size_t>(ASN1_STRING_length(s)));
+        } else if (base->type == GEN_IPADD) {
+            out.ip.push_back(ip_text(base->d.iPAddress));
+        }
+    }
+    NAME_CONSTRAINTS_free(nc);
+    return out;
+}
 
 std::filesystem::path default_state_dir() {
     if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
@@ -113,14 +183,9 @@ std::expected<LabCa, std::string> LabCa::load_or_create(const std::filesystem::p
         return ca;
     }
 
-    CertificateProfile profile;
-    profile.common_name = "tlslab lab CA";
-    profile.is_ca = true;
-    profile.extended_key_usage.clear();
-    profile.not_after = kCaLifetime;
-    auto made = issue(profile, nullptr, nullptr);
+    auto made = make_ca(nullptr);
     if (!made) {
-        return std::unexpected("creating the lab CA: " + made.error());
+        return std::unexpected(made.error());
     }
     // The key first, exclusively and 0600 from the start: it is never world-readable.
     if (auto w = write_file(key_path, to_pem(made->key.get()), kKeyMode, true); !w) {
@@ -129,6 +194,55 @@ std::expected<LabCa, std::string> LabCa::load_or_create(const std::filesystem::p
     if (auto w = write_file(ca.cert_path_, to_pem(made->cert.get()), kCertMode, true); !w) {
         return std::unexpected(w.error());
     }
+    ca.cert_ = std::move(made->cert);
+    ca.key_ = std::move(made->key);
+    ca.created_ = true;
+    return ca;
+}
+
+std::expected<LabCa, std::string> LabCa::constrain(const std::filesystem::path& state_dir,
+                                                   const PermittedNames& names) {
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir, ec);
+    if (ec) {
+        return std::unexpected("state directory " + state_dir.string() + ": " + ec.message());
+    }
+    std::filesystem::permissions(state_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+    FileLock lock(state_dir / "ca.lock");
+    if (!lock.ok()) {
+        return std::unexpected("cannot lock " + (state_dir / "ca.lock").string() + ": " +
+                               std::strerror(errno));
+    }
+    auto made = make_ca(&names);
+    if (!made) {
+        return std::unexpected(made.error());
+    }
+    // Written beside the old files (the key exclusively and 0600 from the start), then renamed
+    // over them: a crash leaves the old CA or the new one, never half of each.
+    auto key_path = state_dir / "ca.key";
+    auto cert_path = state_dir / "ca.pem";
+    auto key_new = state_dir / "ca.key.new";
+    auto cert_new = state_dir / "ca.pem.new";
+    std::filesystem::remove(key_new, ec);
+    std::filesystem::remove(cert_new, ec);
+    if (auto w = write_file(key_new, to_pem(made->key.get()), kKeyMode, true); !w) {
+        return std::unexpected(w.error());
+    }
+    if (auto w = write_file(cert_new, to_pem(made->cert.get()), kCertMode, true); !w) {
+        std::filesystem::remove(key_new, ec);
+        return std::unexpected(w.error());
+    }
+    std::filesystem::rename(key_new, key_path, ec);
+    if (!ec) {
+        std::filesystem::rename(cert_new, cert_path, ec);
+    }
+    if (ec) {
+        return std::unexpected("replacing the lab CA in " + state_dir.string() + ": " +
+                               ec.message());
+    }
+    LabCa ca;
+    ca.cert_path_ = cert_path;
     ca.cert_ = std::move(made->cert);
     ca.key_ = std::move(made->key);
     ca.created_ = true;

@@ -1,8 +1,11 @@
 #include <arpa/inet.h>
-#include <charconv>
+#include <array>
 
 #include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
+#include <proxy/app/admin/admin_requests.h>
 #include <proxy/app/admin/admin_server.h>
 
 namespace proxy::app {
@@ -31,14 +34,34 @@ ApiReply unavailable() {
     return {503, {{"error", "the lab is not answering (stopping?)"}}};
 }
 
-// parse_id reads a decimal id; one that does not fit 64 bits cannot exist (0 is never an id).
-std::uint64_t parse_id(const std::string& text) {
-    std::uint64_t id = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    return ec == std::errc{} && end == text.data() + text.size() ? id : 0;
+using Digest = std::array<unsigned char, 32>;
+
+// sha256 of a followed by b; nullopt if OpenSSL could not compute it.
+std::optional<Digest> sha256(std::string_view a, std::string_view b) {
+    Digest d{};
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+              EVP_DigestUpdate(ctx, a.data(), a.size()) == 1 &&
+              EVP_DigestUpdate(ctx, b.data(), b.size()) == 1 &&
+              EVP_DigestFinal_ex(ctx, d.data(), &len) == 1 && len == d.size();
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        return std::nullopt;
+    }
+    return d;
 }
 
 } // namespace
+
+bool bearer_matches(std::string_view authorization, std::string_view token) {
+    auto got = sha256(authorization, {});
+    auto want = sha256("Bearer ", token);
+    if (!got || !want) {
+        return false; // a digest that cannot be computed matches nothing
+    }
+    return CRYPTO_memcmp(got->data(), want->data(), got->size()) == 0;
+}
 
 std::expected<std::unique_ptr<AdminServer>, std::string>
 AdminServer::start(const Config& config, net::LoopBridge& bridge, LabState& state) {
@@ -54,7 +77,7 @@ AdminServer::start(const Config& config, net::LoopBridge& bridge, LabState& stat
     std::string token = config.token;
 
     svr.set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
-        if (!token.empty() && req.get_header_value("Authorization") != "Bearer " + token) {
+        if (!token.empty() && !bearer_matches(req.get_header_value("Authorization"), token)) {
             send(res, {401, {{"error", "missing or wrong bearer token"}}});
             return httplib::Server::HandlerResponse::Handled;
         }
@@ -63,12 +86,8 @@ AdminServer::start(const Config& config, net::LoopBridge& bridge, LabState& stat
     auto on_loop = [b](auto fn) {
         return b->call(std::move(fn)).value_or(unavailable());
     };
-    auto body_of = [](const httplib::Request& req) -> std::optional<nlohmann::json> {
-        auto j = nlohmann::json::parse(req.body, nullptr, false);
-        if (j.is_discarded()) {
-            return std::nullopt;
-        }
-        return j;
+    auto body_of = [](const httplib::Request& req) {
+        return parse_json_body(req.body);
     };
     const ApiReply bad_json{400, {{"error", "the body is not valid JSON"}}};
 
@@ -102,7 +121,7 @@ AdminServer::start(const Config& config, net::LoopBridge& bridge, LabState& stat
         send(res, on_loop([s, json_body = *body] { return s->add_rule(json_body); }));
     });
     svr.Delete(R"(/rules/(\d+))", [=](const httplib::Request& req, httplib::Response& res) {
-        std::uint64_t id = parse_id(req.matches[1]);
+        std::uint64_t id = parse_id(req.matches[1].str());
         send(res, on_loop([s, id] { return s->delete_rule(id); }));
     });
     svr.Get("/lab", [=](const httplib::Request&, httplib::Response& res) {
@@ -121,7 +140,7 @@ AdminServer::start(const Config& config, net::LoopBridge& bridge, LabState& stat
         send(res, on_loop([s] { return s->sessions(); }));
     });
     svr.Get(R"(/sessions/(\d+))", [=](const httplib::Request& req, httplib::Response& res) {
-        std::uint64_t id = parse_id(req.matches[1]);
+        std::uint64_t id = parse_id(req.matches[1].str());
         send(res, on_loop([s, id] { return s->session(id); }));
     });
     svr.Get("/metrics", [=](const httplib::Request&, httplib::Response& res) {

@@ -3,6 +3,7 @@
 #include <expected>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <proxy/app/lab/lab_state.h>
@@ -14,6 +15,11 @@ class Server;
 }
 
 namespace proxy::app {
+
+// bearer_matches: `authorization` (the header's value) is "Bearer " + token. Compared in constant
+// time: the SHA-256 digests of both are compared with CRYPTO_memcmp, so neither the length nor
+// the first differing byte of the token shows in how long the answer takes.
+bool bearer_matches(std::string_view authorization, std::string_view token);
 
 // AdminServer is the lab's JSON-over-HTTP API, served by cpp-httplib on its own thread. Every
 // request is handed to the event loop through the LoopBridge (proxy/net), answered from LabState

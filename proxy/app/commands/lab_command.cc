@@ -183,6 +183,13 @@ int run_lab_command(const CommandLine& cl) {
     plan.connect_timeout_ms = args["connect-timeout"].as<unsigned>() * 1000ULL;
     plan.handshake_timeout_ms = args["handshake-timeout"].as<unsigned>() * 1000ULL;
     plan.idle_timeout_ms = args["idle-timeout"].as<unsigned>() * 1000ULL;
+    auto limits = limits_from(args);
+    if (!limits) {
+        std::cerr << "tlslab lab: " << limits.error() << "\n";
+        return 2;
+    }
+    plan.max_sessions = limits->max_sessions;
+    plan.max_message_bytes = limits->max_message_bytes;
     auto upstream_tls = make_upstream_tls({(*lab)->ca().cert()});
     if (!upstream_tls) {
         std::cerr << "tlslab lab: " << upstream_tls.error() << "\n";

@@ -66,6 +66,11 @@ int run_proxy_command(const CommandLine& cl) {
         std::cerr << "tlslab proxy: " << outputs.error() << "\n";
         return 2;
     }
+    auto limits = limits_from(args);
+    if (!limits) {
+        std::cerr << "tlslab proxy: " << limits.error() << "\n";
+        return 2;
+    }
     bool transparent = args.count("transparent") != 0;
     if (transparent == (args.count("upstream") != 0)) {
         std::cerr << "tlslab proxy: "
@@ -177,6 +182,8 @@ int run_proxy_command(const CommandLine& cl) {
     }
     config.upstream_tls = &*upstream_tls;
     apply_timeouts(config, args);
+    config.max_sessions = limits->max_sessions;
+    config.max_message_bytes = limits->max_message_bytes;
     config.outputs = outputs->get();
     config.state = &state;
     ProxyEndpoint endpoint(loop.get(), registry, config, *scenario);

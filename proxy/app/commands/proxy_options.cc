@@ -16,6 +16,67 @@ void add_lab_options(cxxopts::Options& options) {
         ("idle-timeout", "Seconds of silence after login before a session is closed",
          cxxopts::value<unsigned>()->default_value("300"));
     // clang-format on
+    add_limit_options(options);
+}
+
+void add_limit_options(cxxopts::Options& options) {
+    // clang-format off
+    options.add_options("Limits")
+        ("max-sessions", "Sessions one listener holds at once; a client beyond is closed at once "
+                         "(0: unlimited)",
+         cxxopts::value<std::size_t>()->default_value(
+             std::to_string(net::SessionLimit::kDefaultMaxSessions)))
+        ("max-message-bytes", "Largest protocol message held whole (TDS request, PostgreSQL "
+                              "message, MySQL packet); a session sending a longer one ends "
+                              "(bytes, or with K, M, G)",
+         cxxopts::value<std::string>()->default_value("64M"));
+    // clang-format on
+}
+
+std::expected<std::size_t, std::string> parse_byte_size(const std::string& text) {
+    std::size_t i = 0;
+    std::uint64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        if (n > (std::uint64_t{1} << 50)) {
+            return std::unexpected("'" + text + "' is too large");
+        }
+        n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+        ++i;
+    }
+    if (i == 0) {
+        return std::unexpected("'" + text + "' is not a size (bytes, or a number with K, M or G)");
+    }
+    std::string unit = text.substr(i);
+    std::uint64_t mult = 0;
+    if (unit.empty() || unit == "B") {
+        mult = 1;
+    } else if (unit == "K" || unit == "k" || unit == "KiB") {
+        mult = 1024;
+    } else if (unit == "M" || unit == "m" || unit == "MiB") {
+        mult = std::uint64_t{1} << 20;
+    } else if (unit == "G" || unit == "g" || unit == "GiB") {
+        mult = std::uint64_t{1} << 30;
+    } else {
+        return std::unexpected("'" + text + "': unknown unit '" + unit + "' (K, M or G)");
+    }
+    if (n == 0) {
+        return std::unexpected("'" + text + "' must be above 0");
+    }
+    if (n > (std::uint64_t{4} << 30) / mult) {
+        return std::unexpected("'" + text + "' is above 4G");
+    }
+    return static_cast<std::size_t>(n * mult);
+}
+
+std::expected<Limits, std::string> limits_from(const cxxopts::ParseResult& args) {
+    Limits l;
+    l.max_sessions = args["max-sessions"].as<std::size_t>();
+    auto bytes = parse_byte_size(args["max-message-bytes"].as<std::string>());
+    if (!bytes) {
+        return std::unexpected("--max-message-bytes " + bytes.error());
+    }
+    l.max_message_bytes = *bytes;
+    return l;
 }
 
 void add_admin_options(cxxopts::Options& options) {

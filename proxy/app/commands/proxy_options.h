@@ -18,13 +18,26 @@
 #include <proxy/app/lab/proxy_endpoint.h>
 #include <proxy/app/outputs/lab_outputs.h>
 #include <proxy/net/loop_bridge.h>
+#include <proxy/net/session_limit.h>
 
 namespace proxy::app {
 
-// --hostname, --scenarios and the three proxy timeouts.
+// --hostname, --scenarios, the three proxy timeouts and the limits.
 void add_lab_options(cxxopts::Options& options);
 LabOptions lab_options_from(const CommandLine& cl, const cxxopts::ParseResult& args);
 void apply_timeouts(ProxyEndpoint::Config& c, const cxxopts::ParseResult& args);
+
+// The limits a user sets (docs/limits.md): --max-sessions per listener (0: unlimited) and
+// --max-message-bytes. add_limit_options is part of add_lab_options; `tlslab serve` adds it alone.
+struct Limits {
+    std::size_t max_sessions = net::SessionLimit::kDefaultMaxSessions;
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;
+};
+void add_limit_options(cxxopts::Options& options);
+// limits_from: an error (for exit code 2) when --max-message-bytes cannot be read.
+std::expected<Limits, std::string> limits_from(const cxxopts::ParseResult& args);
+// parse_byte_size: "65536", "64K", "16M", "1G" (binary multiples, KiB/MiB/GiB also read).
+std::expected<std::size_t, std::string> parse_byte_size(const std::string& text);
 
 // "Records": --events, --reveal-secrets, --record-messages, --keylog, --pcap.
 void add_output_options(cxxopts::Options& options);

@@ -4,6 +4,7 @@
 
 #include <certs/lab_ca.h>
 #include <proxy/app/commands/connection_examples.h>
+#include <proxy/app/commands/proxy_options.h>
 #include <proxy/app/commands/serve_command.h>
 #include <proxy/app/lab/lab_setup.h>
 #include <proxy/app/lab/serve_endpoint.h>
@@ -67,13 +68,24 @@ int run_serve_command(const CommandLine& cl) {
          cxxopts::value<std::vector<std::string>>())
         ("login-timeout", "Seconds a client has to complete its login",
          cxxopts::value<unsigned>()->default_value("30"))
+        ("idle-timeout", "Seconds without a byte from a client before its connection is closed "
+                         "(0: never)",
+         cxxopts::value<unsigned>()->default_value("300"))
+        ("tls-resumption", "Let clients resume TLS sessions (session tickets), as a server with "
+         "resumption on does; off by default, so every connection is a full handshake")
         ("no-examples", "Do not print driver connection examples");
     // clang-format on
+    add_limit_options(options);
     add_global_options(options);
     auto args = parse_command(options, cl.args);
     if (args.count("help") != 0) {
         std::cout << options.help() << "\n";
         return 0;
+    }
+    auto limits = limits_from(args);
+    if (!limits) {
+        std::cerr << "tlslab serve: " << limits.error() << "\n";
+        return 2;
     }
     std::string protocol = args["protocol"].as<std::string>();
     if (protocol == "postgresql" || protocol == "pg") {
@@ -163,6 +175,10 @@ int run_serve_command(const CommandLine& cl) {
     config.password = args["password"].as<std::string>();
     config.login_timeout_ms =
         static_cast<std::uint64_t>(args["login-timeout"].as<unsigned>()) * 1000;
+    config.idle_timeout_ms = static_cast<std::uint64_t>(args["idle-timeout"].as<unsigned>()) * 1000;
+    config.tls_resumption = args.count("tls-resumption") != 0;
+    config.max_sessions = limits->max_sessions;
+    config.max_message_bytes = limits->max_message_bytes;
     auto serve = ServeEndpoint::create(loop.get(), registry, *ca, identity, config);
     if (!serve) {
         std::cerr << "tlslab serve: " << serve.error() << "\n";

@@ -71,6 +71,10 @@ LabListeners::start(uv_loop_t* loop, net::SessionRegistry& registry, Lab& lab, L
         // TLS), as MariaDB 11.4's certificate check in the OK packet needs, and passthrough
         // shows the client the stand-in itself.
         ServeEndpoint::Config serve_config;
+        serve_config.max_sessions = 0;
+        serve_config.idle_timeout_ms = 0;
+        serve_config.login_timeout_ms = plan.handshake_timeout_ms + 5000; // the proxy judges first
+        serve_config.max_message_bytes = plan.max_message_bytes;
         std::string line = "SQL Server stand-in (encryption off)";
         std::optional<sockaddr_storage> passthrough_addr;
         if (protocol == scenarios::Protocol::Mysql) {
@@ -127,6 +131,8 @@ LabListeners::start(uv_loop_t* loop, net::SessionRegistry& registry, Lab& lab, L
             config.connect_timeout_ms = plan.connect_timeout_ms;
             config.handshake_timeout_ms = plan.handshake_timeout_ms;
             config.idle_timeout_ms = plan.idle_timeout_ms;
+            config.max_sessions = plan.max_sessions;
+            config.max_message_bytes = plan.max_message_bytes;
             config.outputs = &outputs;
             config.state = &state;
             auto ep = std::make_unique<ProxyEndpoint>(loop, registry, config, *rt);

@@ -30,6 +30,11 @@ struct LabPlanOptions {
     std::uint64_t connect_timeout_ms = 10'000;
     std::uint64_t handshake_timeout_ms = 30'000;
     std::uint64_t idle_timeout_ms = 300'000;
+    // Per proxy listener (docs/limits.md); the in-process stand-ins behind them take every
+    // session the listeners pass on (no session limit, no idle timer of their own: the proxy's
+    // timers close both legs).
+    std::size_t max_sessions = net::SessionLimit::kDefaultMaxSessions;
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;
 };
 
 struct LabListener {

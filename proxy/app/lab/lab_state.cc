@@ -104,7 +104,9 @@ ApiReply LabState::listeners() const {
                        {"port", ep->bound_port()},
                        {"scenario", ep->scenario()->scenario.name},
                        {"upstream", ep->config().upstream_name},
-                       {"live_sessions", live}});
+                       {"live_sessions", live},
+                       {"max_sessions", ep->limit().max_sessions()},
+                       {"refused_max_sessions", ep->limit().refused()}});
     }
     return {200, out};
 }
@@ -255,6 +257,10 @@ ApiReply LabState::metrics() const {
     std::size_t live = 0;
     registry_.for_each(
         [&](const net::Session& s) { live += endpoints_.contains(s.label()) ? 1 : 0; });
+    std::uint64_t refused = 0;
+    for (const auto& [id, ep] : endpoints_) {
+        refused += ep->limit().refused();
+    }
     return {200,
             {{"sessions_total", sessions_total_},
              {"sessions_live", live},
@@ -263,7 +269,8 @@ ApiReply LabState::metrics() const {
              {"by_scenario", by_scenario_},
              {"bytes_from_clients", bytes_from_clients_},
              {"bytes_to_clients", bytes_to_clients_},
-             {"rules", rules_.all().size()}}};
+             {"rules", rules_.all().size()},
+             {"refused", {{"max-sessions", refused}}}}};
 }
 
 } // namespace proxy::app

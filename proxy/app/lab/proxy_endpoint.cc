@@ -42,6 +42,7 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
           s.connect_timeout_ms = config_.connect_timeout_ms;
           s.handshake_timeout_ms = config_.handshake_timeout_ms;
           s.idle_timeout_ms = config_.idle_timeout_ms;
+          s.max_message_bytes = config_.max_message_bytes;
           s.listen_port = listener_.bound_port();
           if (config_.outputs != nullptr) {
               s.reveal_secrets = config_.outputs->reveal_secrets();
@@ -69,6 +70,7 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
         };
     }
     listener_.set_hooks(std::move(hooks));
+    listener_.set_limit(net::SessionLimit::create(config_.max_sessions));
     listener_.set_transparent(config_.transparent);
     if (config_.transparent && config_.mirror != nullptr) {
         MirrorNames* mirror = config_.mirror;

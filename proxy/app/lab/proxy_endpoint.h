@@ -34,6 +34,9 @@ class ProxyEndpoint {
         std::uint64_t connect_timeout_ms = 10'000;
         std::uint64_t handshake_timeout_ms = 30'000;
         std::uint64_t idle_timeout_ms = 300'000;
+        // --max-sessions (0: unlimited) and --max-message-bytes (docs/limits.md).
+        std::size_t max_sessions = net::SessionLimit::kDefaultMaxSessions;
+        std::size_t max_message_bytes = kDefaultMaxMessageBytes;
         LabOutputs* outputs = nullptr; // what to keep (secrets, messages, transcript)
         LabState* state = nullptr;     // records, rules, the admin API's view
         // Transparent mode: each connection's upstream is its original destination, and its
@@ -55,6 +58,8 @@ class ProxyEndpoint {
     const Config& config() const { return config_; }
     std::uint16_t bound_port() const { return listener_.bound_port(); }
     const std::string& bound() const { return listener_.bound(); }
+    // limit: the listener's --max-sessions count (live sessions, refusals).
+    const net::SessionLimit& limit() const { return *listener_.limit(); }
 
   private:
     void transparent_session(ProxySettings& s, const net::SessionInfo& info);

@@ -1,5 +1,6 @@
 #include <certs/channel_binding.h>
 #include <proxy/app/lab/serve_endpoint.h>
+#include <proxy/core/session/idle_guard.h>
 #include <proxy/core/tls/tls_context.h>
 
 namespace proxy::app {
@@ -44,12 +45,14 @@ ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const cer
     s.responder.user = config.user;
     s.responder.password = config.password;
     s.login_timeout_ms = config.login_timeout_ms;
+    s.max_message_bytes = config.max_message_bytes;
     auto& pg = ep->postgres_settings_;
     pg.encryption = config.postgres_encryption;
     pg.responder.user = config.user;
     pg.responder.password = config.password;
     pg.responder.auth = config.postgres_auth;
     pg.login_timeout_ms = config.login_timeout_ms;
+    pg.max_message_bytes = config.max_message_bytes;
     auto& my = ep->mysql_settings_;
     my.encryption = config.mysql_encryption;
     my.responder.flavour = config.mysql_flavour;
@@ -58,6 +61,9 @@ ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const cer
     my.responder.auth = config.mysql_auth;
     my.responder.require_secure_transport = config.mysql_encryption == MysqlEncryption::Force;
     my.login_timeout_ms = config.login_timeout_ms;
+    my.max_message_bytes = config.max_message_bytes;
+    std::uint64_t idle = config.idle_timeout_ms;
+    auto limit = net::SessionLimit::create(config.max_sessions);
     if (tls_wanted(config)) {
         certs::CertificateProfile profile;
         profile.common_name = identity.hostnames.empty() ? "localhost" : identity.hostnames.front();
@@ -74,6 +80,7 @@ ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const cer
         tds7.key = ep->leaf_.key.get();
         tds7.min_version = TLS1_2_VERSION;
         tds7.max_version = TLS1_2_VERSION;
+        tds7.issue_tickets = config.tls_resumption;
         TlsServerConfig tds8 = tds7;
         tds8.max_version = TLS1_3_VERSION;
         tds8.alpn = ServerAlpn::Tds8;
@@ -108,27 +115,32 @@ ServeEndpoint::create(uv_loop_t* loop, net::SessionRegistry& registry, const cer
     if (config.protocol == Protocol::Mysql) {
         const MysqlServeSettings* settings = &ep->mysql_settings_;
         ep->listener_ = std::make_unique<net::Listener>(
-            loop, registry, "serve", [settings](const net::SessionInfo& info) {
+            loop, registry, "serve", [settings, idle](const net::SessionInfo& info) {
                 auto id = static_cast<std::uint32_t>(kFirstConnectionId + info.id % 1'000'000'000);
-                return std::make_unique<MysqlServeSession>(*settings, id, info.peer);
+                return guard_idle(std::make_unique<MysqlServeSession>(*settings, id, info.peer),
+                                  idle);
             });
+        ep->listener_->set_limit(limit);
         return ep;
     }
     if (config.protocol == Protocol::Postgres) {
         const PostgresServeSettings* settings = &ep->postgres_settings_;
         ep->listener_ = std::make_unique<net::Listener>(
-            loop, registry, "serve", [settings](const net::SessionInfo& info) {
+            loop, registry, "serve", [settings, idle](const net::SessionInfo& info) {
                 auto pid = static_cast<std::uint32_t>(kFirstPid + info.id % 1'000'000);
-                return std::make_unique<PostgresServeSession>(*settings, pid, info.peer);
+                return guard_idle(std::make_unique<PostgresServeSession>(*settings, pid, info.peer),
+                                  idle);
             });
+        ep->listener_->set_limit(limit);
         return ep;
     }
     const ServeSettings* settings = &ep->settings_;
     ep->listener_ = std::make_unique<net::Listener>(
-        loop, registry, "serve", [settings](const net::SessionInfo& info) {
+        loop, registry, "serve", [settings, idle](const net::SessionInfo& info) {
             auto spid = static_cast<std::uint16_t>(kFirstSpid + info.id % kSpidRange);
-            return std::make_unique<ServeSession>(*settings, spid);
+            return guard_idle(std::make_unique<ServeSession>(*settings, spid), idle);
         });
+    ep->listener_->set_limit(limit);
     return ep;
 }
 

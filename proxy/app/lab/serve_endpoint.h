@@ -32,6 +32,13 @@ class ServeEndpoint {
         std::string user = "lab";
         std::string password = "lab-password";
         std::uint64_t login_timeout_ms = 30'000;
+        // Seconds without a byte from the client before the stand-in closes (0: never).
+        std::uint64_t idle_timeout_ms = 300'000;
+        // --tls-resumption: clients may resume TLS sessions (tickets); off: full handshakes.
+        bool tls_resumption = false;
+        // --max-sessions (0: unlimited) and --max-message-bytes (docs/limits.md).
+        std::size_t max_sessions = net::SessionLimit::kDefaultMaxSessions;
+        std::size_t max_message_bytes = kDefaultMaxMessageBytes;
     };
 
     static std::expected<std::unique_ptr<ServeEndpoint>, std::string>
@@ -44,6 +51,7 @@ class ServeEndpoint {
     void close() { listener_->close(); }
     const std::string& bound() const { return listener_->bound(); }
     std::uint16_t bound_port() const { return listener_->bound_port(); }
+    const net::SessionLimit& limit() const { return *listener_->limit(); }
     const ServeSettings& settings() const { return settings_; }
     const PostgresServeSettings& postgres_settings() const { return postgres_settings_; }
     const MysqlServeSettings& mysql_settings() const { return mysql_settings_; }

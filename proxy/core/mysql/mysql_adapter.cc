@@ -116,8 +116,9 @@ std::string_view to_string(MysqlAdapter::ClientPhase p) {
     return "?";
 }
 
-MysqlAdapter::MysqlAdapter(const SessionContext& /*ctx*/)
-    : client_reader_(kMaxConnectionPhasePacket), server_reader_(kMaxConnectionPhasePacket) {}
+MysqlAdapter::MysqlAdapter(const SessionContext& ctx)
+    : client_reader_(std::min(kMaxConnectionPhasePacket, ctx.settings().max_message_bytes)),
+      server_reader_(std::min(kMaxConnectionPhasePacket, ctx.settings().max_message_bytes)) {}
 
 MysqlSummary& MysqlAdapter::summary(SessionContext& ctx) {
     auto& record = ctx.record();
@@ -243,6 +244,12 @@ void MysqlAdapter::client_packets(SessionContext& ctx) {
     };
     while (!ctx.finishing() && reading()) {
         auto next = client_reader_.next();
+        if (!next && next.error() == mysql::Error::TooLong &&
+            client_phase_ == ClientPhase::Commands) {
+            client_phase_ = ClientPhase::Failed;
+            ctx.over_message_limit(Side::Client, "a MySQL packet");
+            return;
+        }
         if (!next) {
             std::string why =
                 "bad packet from the client: " + std::string(mysql::to_string(next.error()));
@@ -526,6 +533,7 @@ void MysqlAdapter::read_password(SessionContext& ctx, std::span<const std::uint8
     if (ctx.settings().reveal_secrets) {
         login.password = std::string(password.begin(), password.end());
     }
+    ctx.note_secret(password);
     s.password_read = true;
     s.password_via = via;
     expose(ctx, login.password ? "password '" + *login.password + "'"
@@ -699,6 +707,11 @@ void MysqlAdapter::server_plain(SessionContext& ctx, std::span<const std::uint8_
 void MysqlAdapter::server_packets(SessionContext& ctx) {
     while (!ctx.finishing() && server_phase_ != ServerPhase::Failed) {
         auto next = server_reader_.next();
+        if (!next && next.error() == mysql::Error::TooLong && auth_done_) {
+            server_phase_ = ServerPhase::Failed;
+            ctx.over_message_limit(Side::Server, "a MySQL packet");
+            return;
+        }
         if (!next) {
             server_phase_ = ServerPhase::Failed;
             ctx.finish(Outcome::UpstreamFailed, "bad packet from the server: " +
@@ -736,10 +749,10 @@ void MysqlAdapter::server_packets(SessionContext& ctx) {
                 // Commands restart at 0 on both legs: no renumbering from here, and the
                 // default packet bound.
                 auto server_rest = server_reader_.take_buffered();
-                server_reader_ = mysql::PacketReader(mysql::kDefaultMaxPacket);
+                server_reader_ = mysql::PacketReader(ctx.settings().max_message_bytes);
                 server_reader_.feed(server_rest);
                 auto client_rest = client_reader_.take_buffered();
-                client_reader_ = mysql::PacketReader(mysql::kDefaultMaxPacket);
+                client_reader_ = mysql::PacketReader(ctx.settings().max_message_bytes);
                 client_reader_.feed(client_rest);
                 if (client_phase_ == ClientPhase::Authenticating) {
                     client_phase_ = ClientPhase::Commands;

@@ -12,7 +12,6 @@ namespace {
 constexpr std::uint8_t kTlsHandshake = 0x16;
 // One logical packet the stand-in accepts (MariaDB's default max_allowed_packet; MySQL's is
 // 64 MiB, but nothing a lab client sends comes near either).
-constexpr std::size_t kMaxPacket = 16 * 1024 * 1024;
 
 // The client's host without the port ("127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" -> "::1"),
 // as the servers name it in "Access denied for user 'lab'@'127.0.0.1'" (skip-name-resolve).
@@ -54,7 +53,7 @@ std::optional<MysqlEncryption> mysql_encryption_from_name(std::string_view name)
 MysqlServeSession::MysqlServeSession(const MysqlServeSettings& settings,
                                      std::uint32_t connection_id, std::string client_address)
     : settings_(settings), connection_id_(connection_id),
-      client_address_(std::move(client_address)), reader_(kMaxPacket) {}
+      client_address_(std::move(client_address)), reader_(settings.max_message_bytes) {}
 
 MysqlServeSession::~MysqlServeSession() = default;
 
@@ -216,7 +215,10 @@ void MysqlServeSession::on_packets(Actions& actions) {
                 send(::mysql::frame(1, ::mysql::encode_err(err.packet())));
             }
             close(actions, LogLevel::Warn,
-                  "bad packet: " + std::string(::mysql::to_string(next.error())));
+                  next.error() == ::mysql::Error::TooLong
+                      ? "limit max-message-bytes=" + std::to_string(settings_.max_message_bytes) +
+                            " reached: a MySQL packet from the client is longer"
+                      : "bad packet: " + std::string(::mysql::to_string(next.error())));
             return;
         }
         if (!*next) {
@@ -231,7 +233,7 @@ void MysqlServeSession::on_packets(Actions& actions) {
             phase_ = Phase::AwaitClientHello;
             actions.push_back(action::Log{LogLevel::Debug, "SSLRequest: starting TLS"});
             auto rest = reader_.take_buffered();
-            reader_ = ::mysql::PacketReader(kMaxPacket);
+            reader_ = ::mysql::PacketReader(settings_.max_message_bytes);
             if (!rest.empty()) {
                 on_tls_bytes(rest, actions);
             }

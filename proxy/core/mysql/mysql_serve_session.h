@@ -47,6 +47,9 @@ struct MysqlServeSettings {
     std::vector<std::uint8_t> certificate_sha256;
     standin::mysql::Config responder;
     std::uint64_t login_timeout_ms = 30000;
+    // --max-message-bytes: a longer packet from the client gets ERR 1153 and the connection is
+    // closed. 16 MiB unless set (MariaDB's max_allowed_packet; `tlslab serve` passes its option).
+    std::size_t max_message_bytes = std::size_t{16} * 1024 * 1024;
 };
 
 class MysqlServeSession final : public Machine {

@@ -39,8 +39,9 @@ std::string_view to_string(PostgresAdapter::ClientPhase p) {
     return "?";
 }
 
-PostgresAdapter::PostgresAdapter(const SessionContext& /*ctx*/)
-    : client_reader_(pg::kDefaultMaxMessageLength), server_reader_(pg::kDefaultMaxMessageLength) {}
+PostgresAdapter::PostgresAdapter(const SessionContext& ctx)
+    : client_reader_(ctx.settings().max_message_bytes),
+      server_reader_(ctx.settings().max_message_bytes) {}
 
 PostgresSummary& PostgresAdapter::summary(SessionContext& ctx) {
     auto& record = ctx.record();
@@ -373,6 +374,11 @@ void PostgresAdapter::feed_client_tls(SessionContext& ctx, std::span<const std::
 void PostgresAdapter::relay_client_messages(SessionContext& ctx) {
     while (!ctx.finishing()) {
         auto next = client_reader_.next();
+        if (!next && next.error() == pg::Error::TooLong) {
+            client_phase_ = ClientPhase::Failed;
+            ctx.over_message_limit(Side::Client, "a PostgreSQL message");
+            return;
+        }
         if (!next) {
             client_phase_ = ClientPhase::Failed;
             ctx.finish(Outcome::ProtocolError,
@@ -421,6 +427,8 @@ void PostgresAdapter::inspect_client(SessionContext& ctx, const pg::Message& m) 
                 if (ctx.settings().reveal_secrets) {
                     login.password = *pw;
                 }
+                ctx.note_secret(
+                    std::span(reinterpret_cast<const std::uint8_t*>(pw->data()), pw->size()));
                 expose(ctx, login.password ? "password '" + *login.password + "'"
                                            : "a " + std::to_string(login.password_length) +
                                                  "-character password in clear "
@@ -588,6 +596,11 @@ void PostgresAdapter::server_plain(SessionContext& ctx, std::span<const std::uin
 void PostgresAdapter::relay_server_messages(SessionContext& ctx) {
     while (!ctx.finishing()) {
         auto next = server_reader_.next();
+        if (!next && next.error() == pg::Error::TooLong) {
+            server_phase_ = ServerPhase::Failed;
+            ctx.over_message_limit(Side::Server, "a PostgreSQL message");
+            return;
+        }
         if (!next) {
             server_phase_ = ServerPhase::Failed;
             ctx.finish(Outcome::UpstreamFailed,

@@ -37,7 +37,7 @@ std::optional<PostgresEncryption> postgres_encryption_from_name(std::string_view
 PostgresServeSession::PostgresServeSession(const PostgresServeSettings& settings,
                                            std::uint32_t process_id, std::string client_address)
     : settings_(settings), process_id_(process_id), client_address_(std::move(client_address)),
-      reader_(pg::kDefaultMaxMessageLength) {}
+      reader_(settings.max_message_bytes) {}
 
 Actions PostgresServeSession::handle(const Event& event) {
     Actions actions;
@@ -289,7 +289,10 @@ void PostgresServeSession::on_messages(Actions& actions) {
         if (!next) {
             send(postgres_fatal("08P01", "invalid message length"));
             close(actions, LogLevel::Warn,
-                  "bad message: " + std::string(pg::to_string(next.error())));
+                  next.error() == pg::Error::TooLong
+                      ? "limit max-message-bytes=" + std::to_string(settings_.max_message_bytes) +
+                            " reached: a PostgreSQL message from the client is longer"
+                      : "bad message: " + std::string(pg::to_string(next.error())));
             return;
         }
         if (!*next) {

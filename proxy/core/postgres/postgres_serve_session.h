@@ -41,6 +41,8 @@ struct PostgresServeSettings {
     std::vector<std::uint8_t> tls_server_end_point;
     standin::postgres::Config responder;
     std::uint64_t login_timeout_ms = 30000;
+    // --max-message-bytes: a longer message from the client closes the connection.
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;
 };
 
 class PostgresServeSession final : public Machine {

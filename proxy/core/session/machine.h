@@ -4,6 +4,7 @@
 // never calls out: the libuv shell carries the actions out after handle() has returned, so no
 // callback can re-enter a machine half-way through a step.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -17,6 +18,11 @@ enum class Side : std::uint8_t { Client, Server };
 std::string_view to_string(Side s);
 
 enum class LogLevel : std::uint8_t { Debug, Info, Warn, Error };
+
+// The default of --max-message-bytes, for the proxy and the stand-ins (docs/limits.md): MySQL
+// 8.0's default max_allowed_packet, and what the PostgreSQL and MySQL codecs allowed before the
+// limit could be set.
+inline constexpr std::size_t kDefaultMaxMessageBytes = std::size_t{64} * 1024 * 1024;
 
 namespace event {
 struct Started {}; // the client's connection was accepted

@@ -109,6 +109,11 @@ Actions ProxySession::handle(const Event& event) {
                    },
                },
                event);
+    // An adapter that only watches (passthrough) never calls reached_login: once it has seen
+    // the login, the handshake timer stops and the idle timer runs, as for the others.
+    if (!ctx_.login_seen() && !ctx_.finishing() && has_login()) {
+        ctx_.reached_login(judge_client_left());
+    }
     fault_.after_step(ctx_, client_hello_seen());
     settle();
     // Once more: what finishing flushed towards the client is subject to the fault too.

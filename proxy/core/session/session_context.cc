@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <proxy/core/session/session_context.h>
 
 namespace proxy {
@@ -86,6 +88,18 @@ void SessionContext::message(std::string kind, bool from_client, std::string tex
     actions_.push_back(action::Message{std::move(m)});
 }
 
+namespace {
+
+void scrub(std::vector<std::uint8_t>& bytes, const std::vector<std::uint8_t>& secret) {
+    auto at = bytes.begin();
+    while ((at = std::search(at, bytes.end(), secret.begin(), secret.end())) != bytes.end()) {
+        std::fill_n(at, secret.size(), static_cast<std::uint8_t>('x'));
+        at += static_cast<std::ptrdiff_t>(secret.size());
+    }
+}
+
+} // namespace
+
 void SessionContext::keep(bool from_client, std::span<const std::uint8_t> bytes) {
     if (!settings_.capture_transcript || transcript_bytes_ + bytes.size() > kMaxTranscriptBytes) {
         return;
@@ -93,6 +107,19 @@ void SessionContext::keep(bool from_client, std::span<const std::uint8_t> bytes)
     transcript_bytes_ += bytes.size();
     record_.transcript.push_back(
         {from_client, settings_.now(), std::vector<std::uint8_t>(bytes.begin(), bytes.end())});
+    for (const auto& secret : secrets_) {
+        scrub(record_.transcript.back().bytes, secret);
+    }
+}
+
+void SessionContext::note_secret(std::span<const std::uint8_t> bytes) {
+    if (settings_.reveal_secrets || bytes.empty()) {
+        return;
+    }
+    secrets_.emplace_back(bytes.begin(), bytes.end());
+    for (auto& chunk : record_.transcript) {
+        scrub(chunk.bytes, secrets_.back());
+    }
 }
 
 void SessionContext::reached_login(Outcome outcome) {
@@ -109,6 +136,17 @@ void SessionContext::finish(Outcome outcome, std::string detail, bool flush, boo
     if (!finish_) {
         finish_ = FinishRequest{outcome, std::move(detail), flush, reset};
     }
+}
+
+void SessionContext::over_message_limit(Side from, const std::string& what) {
+    std::string detail = "limit max-message-bytes=" + std::to_string(settings_.max_message_bytes) +
+                         " reached: " + what + " from the " +
+                         (from == Side::Client ? "client" : "server") + " is longer";
+    log(LogLevel::Warn, detail);
+    Outcome outcome = login_seen_            ? record_.outcome
+                      : from == Side::Client ? Outcome::ProtocolError
+                                             : Outcome::UpstreamFailed;
+    finish(outcome, std::move(detail), false);
 }
 
 void SessionContext::peer_closed(Side side, std::string detail) {

@@ -72,6 +72,10 @@ struct ProxySettings {
     std::uint64_t connect_timeout_ms = 10'000;
     std::uint64_t handshake_timeout_ms = 30'000;
     std::uint64_t idle_timeout_ms = 300'000;
+    // --max-message-bytes: the largest message the proxy holds whole (a TDS message from the
+    // client, a PostgreSQL message, a MySQL packet with its continuations); a session that sends
+    // a longer one ends, the others are untouched.
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;
     bool reveal_secrets = false;     // keep and log passwords in clear
     bool record_messages = false;    // emit a MessageRecord per query, call and server error
     bool capture_transcript = false; // keep the clear protocol bytes for a pcap
@@ -113,11 +117,20 @@ class SessionContext {
     void message(std::string kind, bool from_client, std::string text,
                  std::optional<std::uint32_t> number = {},
                  std::optional<std::uint8_t> severity = {}, std::string detail = {});
-    // keep: clear protocol bytes for the transcript (--pcap), bounded.
+    // keep: clear protocol bytes for the transcript (--pcap), bounded. Known secrets are
+    // overwritten with 'x' in what is kept (unless reveal_secrets).
     void keep(bool from_client, std::span<const std::uint8_t> bytes);
+    // note_secret: `bytes` (a password as it crosses the wire, in any form) must not appear in
+    // the transcript unless reveal_secrets: overwritten in what was kept and in what will be.
+    // A secret split across two kept chunks is not found; logins fit in one.
+    void note_secret(std::span<const std::uint8_t> bytes);
     void reached_login(Outcome outcome);
     void finish(Outcome outcome, std::string detail, bool flush = true, bool reset = false);
     void peer_closed(Side side, std::string detail);
+    // over_message_limit: `from` sent a message longer than --max-message-bytes: one warning
+    // naming the limit, and the session ends (a protocol error before the login; after it the
+    // login's outcome stays, the detail names the limit).
+    void over_message_limit(Side from, const std::string& what);
     // client_tls_failed: the client's TLS leg failed with `error`; an alert the client sent
     // makes it Outcome::Alert (recorded), anything else a protocol error.
     void client_tls_failed(const TlsEndpoint* tls, const std::string& error);
@@ -150,6 +163,7 @@ class SessionContext {
     bool login_seen_ = false;
     std::vector<std::uint8_t> held_for_server_; // before the upstream is connected
     std::size_t transcript_bytes_ = 0;
+    std::vector<std::vector<std::uint8_t>> secrets_; // see note_secret
     std::optional<FinishRequest> finish_;
     std::optional<CloseRequest> close_;
 };

@@ -8,7 +8,6 @@ namespace proxy {
 
 namespace {
 
-constexpr std::size_t kMaxClientMessage = 4 * 1024 * 1024;
 // PRELOGIN VERSION of the answer: SQL Server 2022 RTM (16.0.1000.0).
 constexpr tds::PreloginVersion kServerVersion{16, 0, 1000, 0};
 
@@ -70,7 +69,7 @@ std::optional<ServeEncryption> serve_encryption_from_name(std::string_view name)
 ServeSession::ServeSession(const ServeSettings& settings, std::uint16_t spid)
     : settings_(settings), spid_(spid),
       leg_(ClientLeg::Config{settings.tds7_ctx, settings.tds8_ctx}),
-      responder_(settings.responder, spid), messages_(kMaxClientMessage) {}
+      responder_(settings.responder, spid), messages_(settings.max_message_bytes) {}
 
 Actions ServeSession::handle(const Event& event) {
     Actions actions;
@@ -139,6 +138,13 @@ void ServeSession::absorb(ClientLeg::Output out, Actions& actions) {
             continue; // PRELOGIN packets: answered once whole, in on_prelogin
         }
         auto message = messages_.add(packet);
+        if (!message && message.error() == tds::Error::MessageTooLarge) {
+            close(actions, LogLevel::Warn,
+                  "limit max-message-bytes=" + std::to_string(settings_.max_message_bytes) +
+                      " reached: a TDS message from the client is longer",
+                  false);
+            return;
+        }
         if (!message) {
             close(actions, LogLevel::Warn,
                   std::string("bad message: ") + std::string(tds::to_string(message.error())));

@@ -39,6 +39,8 @@ struct ServeSettings {
     SSL_CTX* tds8_ctx = nullptr; // TLS 1.2-1.3 with ALPN tds/8.0; null for `none`
     standin::sqlserver::ResponderConfig responder;
     std::uint64_t login_timeout_ms = 30000;
+    // --max-message-bytes: a longer message from the client closes the connection.
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;
 };
 
 class ServeSession final : public Machine {

@@ -84,7 +84,8 @@ std::vector<std::uint8_t> raw_message(const std::vector<tds::Packet>& packets,
 TdsAdapter::TdsAdapter(const SessionContext& ctx)
     : client_(ClientLeg::Config{ctx.scenario().tds7_ctx.get(), ctx.scenario().tds8_ctx.get(), 4096,
                                 true}),
-      server_(ServerLeg::Config{ctx.settings().upstream.tds7, ctx.settings().upstream_name}) {}
+      server_(ServerLeg::Config{ctx.settings().upstream.tds7, ctx.settings().upstream_name}),
+      inspector_(ctx.settings().max_message_bytes) {}
 
 bool TdsAdapter::upstream_ready() const {
     auto p = server_.phase();
@@ -181,6 +182,9 @@ void TdsAdapter::on_client_output(SessionContext& ctx, ClientLeg::Output out) {
             continue;
         }
         inspector_.client_packet(ctx, p, client_.mode() != tds::EncryptionMode::None);
+        if (ctx.finishing()) {
+            return; // over --max-message-bytes: nothing more is relayed
+        }
         if (client_.protocol() == Protocol::Tds8 && !record.client_prelogin &&
             p.header.type == static_cast<std::uint8_t>(tds::PacketType::PreLogin)) {
             if (auto parsed = tds::Prelogin::parse(p.payload())) {

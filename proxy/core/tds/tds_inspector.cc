@@ -5,6 +5,7 @@
 #include <tds/sql_batch.h>
 #include <tds/token_reader.h>
 #include <tds/transaction_manager.h>
+#include <tds/utf16.h>
 
 namespace proxy {
 
@@ -68,7 +69,14 @@ void TdsInspector::client_packet(SessionContext& ctx, const tds::Packet& p, bool
     ctx.keep(true, p.bytes);
     auto m = client_messages_.add(p);
     if (!m) {
-        client_messages_ = tds::MessageAssembler(kMaxMessage); // inspection only: start over
+        if (m.error() == tds::Error::MessageTooLarge) {
+            ctx.over_message_limit(
+                Side::Client,
+                "a TDS message (" +
+                    std::string(tds::to_string(static_cast<tds::PacketType>(p.header.type))) + ")");
+            return;
+        }
+        client_messages_ = tds::MessageAssembler(max_message_); // inspection only: start over
         return;
     }
     if (!*m) {
@@ -108,9 +116,19 @@ void TdsInspector::server_packet(SessionContext& ctx, const tds::Packet& p) {
     if (!ctx.settings().record_messages || !login_decoded_) {
         return;
     }
+    if (skipping_response_) {
+        skipping_response_ = !p.header.end_of_message();
+        return;
+    }
     auto m = server_messages_.add(p);
     if (!m) {
-        server_messages_ = tds::MessageAssembler(kMaxMessage);
+        if (m.error() == tds::Error::MessageTooLarge) {
+            ctx.log(LogLevel::Debug,
+                    "a response longer than max-message-bytes=" + std::to_string(max_message_) +
+                        ": relayed, not scanned for errors");
+            skipping_response_ = !p.header.end_of_message();
+        }
+        server_messages_ = tds::MessageAssembler(max_message_);
         return;
     }
     if (!*m) {
@@ -147,6 +165,13 @@ void TdsInspector::on_login7(SessionContext& ctx, const tds::Message& m, bool th
     }
     if (ctx.settings().reveal_secrets) {
         s.password = login->password;
+    } else if (!login->password.empty()) {
+        // As it crossed the wire (obfuscated UTF-16LE), and in the plainer forms.
+        auto utf16 = tds::utf8_to_utf16le(login->password);
+        ctx.note_secret(tds::obfuscate_password(utf16));
+        ctx.note_secret(utf16);
+        ctx.note_secret(std::span(reinterpret_cast<const std::uint8_t*>(login->password.data()),
+                                  login->password.size()));
     }
     s.app_name = login->app_name;
     s.server_name = login->server_name;

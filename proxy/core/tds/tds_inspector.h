@@ -19,6 +19,12 @@ namespace proxy {
 
 class TdsInspector {
   public:
+    // max_message: --max-message-bytes. A client message longer than that ends the session (the
+    // inspector must read every request whole); a server response is relayed packet by packet
+    // and never needs to be whole, so one longer than that is only not scanned for errors.
+    explicit TdsInspector(std::size_t max_message = kDefaultMaxMessageBytes)
+        : max_message_(max_message), client_messages_(max_message), server_messages_(max_message) {}
+
     // client_packet: one whole packet from the client; through_tls says how it crossed the wire.
     void client_packet(SessionContext& ctx, const tds::Packet& p, bool through_tls);
     void server_packet(SessionContext& ctx, const tds::Packet& p);
@@ -26,9 +32,10 @@ class TdsInspector {
   private:
     void on_login7(SessionContext& ctx, const tds::Message& m, bool through_tls);
 
-    static constexpr std::size_t kMaxMessage = 4 * 1024 * 1024;
-    tds::MessageAssembler client_messages_{kMaxMessage};
-    tds::MessageAssembler server_messages_{kMaxMessage};
+    std::size_t max_message_;
+    tds::MessageAssembler client_messages_;
+    tds::MessageAssembler server_messages_;
+    bool skipping_response_ = false; // a response over the limit: not scanned, up to its EOM
     bool login_decoded_ = false;
     tds::Level level_ = tds::Level::V74;
     bool level_from_server_ = false;

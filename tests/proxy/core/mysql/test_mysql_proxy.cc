@@ -983,3 +983,30 @@ TEST_CASE("mysql passthrough: a TLS login is seen by its records", "[core][mysql
     CHECK(r.outcome == Outcome::LoginEncrypted);
     CHECK(r.mysql->negotiation == "SSLRequest");
 }
+
+TEST_CASE("mysql max_message_bytes: a command packet over the limit ends that session, exactly",
+          "[core][mysql][limits]") {
+    standin::mysql::forget_cached_logins();
+    MyChain c(lab().runtime("valid"), {.tweak = [](proxy::ProxySettings& s) {
+                  s.max_message_bytes = 4096;
+              }});
+    auto end = c.tls_login("caching_sha2_password");
+    REQUIRE_FALSE(c.client_error);
+    REQUIRE(end.payload[0] == 0x00);
+    CHECK(c.query("SELECT 1").payload == Bytes{0x01}); // under the limit: answered
+    Bytes payload{0x03};
+    payload.insert(payload.end(), 5000, 'x');
+    c.send(0, payload);
+    auto bytes = c.tls->take_output();
+    auto acts = c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, bytes});
+    std::string detail =
+        "limit max-message-bytes=4096 reached: a MySQL packet from the client is longer";
+    REQUIRE(acts.size() == 5);
+    CHECK(std::get<proxy::action::StartTimer>(acts[0]).timer == proxy::SessionContext::kIdleTimer);
+    CHECK(std::get<proxy::action::Log>(acts[1]).level == proxy::LogLevel::Warn);
+    CHECK(std::get<proxy::action::Log>(acts[1]).text == detail);
+    const auto& record = *std::get<proxy::action::Record>(acts[3]).record;
+    CHECK(record.outcome == Outcome::LoginEncrypted);
+    CHECK(record.detail == detail);
+    CHECK_FALSE(std::get<proxy::action::Close>(acts[4]).flush);
+}

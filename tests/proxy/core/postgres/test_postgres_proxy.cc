@@ -642,3 +642,60 @@ TEST_CASE("postgres passthrough: a client that refuses the certificate is record
     REQUIRE(r.alert);
     CHECK(r.alert->name == "unknown_ca");
 }
+
+TEST_CASE("postgres max_message_bytes: a client message over the limit ends that session, exactly",
+          "[core][postgres][limits]") {
+    PgChain c(lab().runtime("valid"), [](proxy::ProxySettings& s) { s.max_message_bytes = 4096; });
+    c.login();
+    REQUIRE_FALSE(c.client_error);
+    REQUIRE(c.received(pg::backend::kReadyForQuery));
+    // Under the limit: relayed and answered.
+    auto before = c.client_in.size();
+    c.send(pg::query("SELECT 1"));
+    c.pump();
+    CHECK(c.received(pg::backend::kReadyForQuery, before));
+    REQUIRE_FALSE(c.proxy_closed);
+    // Over it: the header alone says so; nothing reaches the server.
+    c.send(pg::query(std::string(5000, 'x')));
+    auto bytes = c.tls->take_output();
+    auto acts = c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, bytes});
+    std::string detail =
+        "limit max-message-bytes=4096 reached: a PostgreSQL message from the client is longer";
+    REQUIRE(acts.size() == 5);
+    CHECK(std::get<proxy::action::StartTimer>(acts[0]).timer == proxy::SessionContext::kIdleTimer);
+    CHECK(std::get<proxy::action::Log>(acts[1]).level == proxy::LogLevel::Warn);
+    CHECK(std::get<proxy::action::Log>(acts[1]).text == detail);
+    CHECK_THAT(std::get<proxy::action::Log>(acts[2]).text,
+               Catch::EndsWith("-> login-encrypted: " + detail));
+    const auto& record = *std::get<proxy::action::Record>(acts[3]).record;
+    CHECK(record.outcome == Outcome::LoginEncrypted);
+    CHECK(record.detail == detail);
+    CHECK_FALSE(std::get<proxy::action::Close>(acts[4]).flush);
+}
+
+TEST_CASE("postgres stand-in max_message_bytes: FATAL invalid message length, the limit logged",
+          "[core][postgres][limits]") {
+    proxy::PostgresServeSettings settings;
+    settings.encryption = proxy::PostgresEncryption::None;
+    settings.responder.auth = standin::postgres::AuthMethod::Trust;
+    settings.max_message_bytes = 1024;
+    proxy::PostgresServeSession s(settings, 1, "127.0.0.1:1");
+    s.handle(proxy::event::Started{});
+    pg::StartupPacket p;
+    p.kind = pg::StartupKind::Startup;
+    p.code = pg::kProtocol30;
+    p.parameters = {{"user", "lab"}, {"database", "lab"}};
+    auto startup = pg::encode_startup(p);
+    auto login = s.handle(proxy::event::BytesReceived{proxy::Side::Client, startup});
+    REQUIRE_FALSE(login.empty());
+    auto big = pg::encode(pg::query(std::string(2000, 'x')));
+    auto acts = s.handle(proxy::event::BytesReceived{proxy::Side::Client,
+                                                     std::span<const std::uint8_t>(big).first(5)});
+    REQUIRE(acts.size() == 3);
+    const auto& fatal = std::get<proxy::action::Send>(acts[0]).bytes;
+    CHECK(std::string(fatal.begin(), fatal.end()).find("invalid message length") !=
+          std::string::npos);
+    CHECK(std::get<proxy::action::Log>(acts[1]).text ==
+          "limit max-message-bytes=1024 reached: a PostgreSQL message from the client is longer");
+    CHECK(std::get<proxy::action::Close>(acts[2]).flush);
+}

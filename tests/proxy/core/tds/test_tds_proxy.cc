@@ -795,3 +795,70 @@ TEST_CASE("LoginRouter: a login response over several packets is held until EOM 
     CHECK(proxy::names_route_host("SQL-Replica.lab.test\\inst", "sql-replica.lab.test"));
     CHECK_FALSE(proxy::names_route_host("sql-replica.lab.test.evil", "sql-replica.lab.test"));
 }
+
+TEST_CASE("max_message_bytes: a client message over the limit ends that session with a record "
+          "naming the limit; the packets before it were relayed, the one over it was not",
+          "[core][proxy][limits]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, true,
+            [](proxy::ProxySettings& s) { s.max_message_bytes = 8192; });
+    c.login(0x01);
+    REQUIRE(c.logged_in());
+    REQUIRE_FALSE(c.proxy_closed);
+    // A 10,000-byte SQL batch in packets of 4096: the third packet crosses 8192.
+    std::vector<std::uint8_t> payload(10000, 'x');
+    auto packets =
+        tds::split_message(static_cast<std::uint8_t>(tds::PacketType::SqlBatch), payload, 4096, 0);
+    REQUIRE(packets.size() == 3);
+    c.client.send_packet(packets[0].bytes);
+    c.client.send_packet(packets[1].bytes);
+    c.pump();
+    CHECK_FALSE(c.proxy_closed);
+    c.client.send_packet(packets[2].bytes);
+    auto bytes = c.client.take_output();
+    auto acts = c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, bytes});
+    // Exactly: the idle timer restarted by the bytes, the warning naming the limit, the summary
+    // line, the record, the close without flushing; nothing sent to the server.
+    std::string detail = "limit max-message-bytes=8192 reached: a TDS message (SQL batch) from "
+                         "the client is longer";
+    REQUIRE(acts.size() == 5);
+    CHECK(std::get<proxy::action::StartTimer>(acts[0]).timer == proxy::SessionContext::kIdleTimer);
+    CHECK(std::get<proxy::action::Log>(acts[1]).level == proxy::LogLevel::Warn);
+    CHECK(std::get<proxy::action::Log>(acts[1]).text == detail);
+    CHECK(std::get<proxy::action::Log>(acts[2]).level == proxy::LogLevel::Info);
+    CHECK_THAT(std::get<proxy::action::Log>(acts[2]).text,
+               Catch::EndsWith("-> login-encrypted: " + detail));
+    const auto& record = *std::get<proxy::action::Record>(acts[3]).record;
+    CHECK(record.outcome == proxy::Outcome::LoginEncrypted);
+    CHECK(record.detail == detail);
+    const auto& close = std::get<proxy::action::Close>(acts[4]);
+    CHECK(close.reason == detail);
+    CHECK_FALSE(close.flush);
+    CHECK_FALSE(close.reset);
+}
+
+TEST_CASE("max_message_bytes: messages up to the limit pass; a server response over it is relayed "
+          "(only not scanned)",
+          "[core][proxy][limits]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, true,
+            [](proxy::ProxySettings& s) {
+                s.max_message_bytes = 300;
+                s.record_messages = true;
+            });
+    c.login(0x01);
+    REQUIRE(c.logged_in());
+    REQUIRE_FALSE(c.proxy_closed);
+    auto before = c.client_packets.size();
+    c.client.send_packet(support::sql_batch_message("SELECT @@VERSION"));
+    c.pump();
+    CHECK_FALSE(c.proxy_closed);
+    CHECK(c.records.empty());
+    REQUIRE(c.messages.size() == 1);
+    CHECK(c.messages[0]->text == "SELECT @@VERSION");
+    // The answer (@@VERSION in UTF-16 is longer than 300 bytes) reached the client whole.
+    std::size_t answer = 0;
+    for (std::size_t i = before; i < c.client_packets.size(); ++i) {
+        answer += c.client_packets[i].payload().size();
+    }
+    CHECK(answer > 300);
+    CHECK(c.logged("relayed, not scanned for errors"));
+}
