@@ -87,6 +87,18 @@ std::string ip_text(const ASN1_OCTET_STRING* range) {
     return std::string(text.data()) + "/" + std::to_string(bits);
 }
 
+// make_private_directory: the state directory, created if missing, readable by its owner only.
+std::expected<void, std::string> make_private_directory(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        return std::unexpected("state directory " + dir.string() + ": " + ec.message());
+    }
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+    return {};
+}
+
 } // namespace
 
 std::optional<PermittedNames> permitted_names(X509* cert) {
@@ -141,13 +153,9 @@ std::vector<std::string> local_host_names() {
 }
 
 std::expected<LabCa, std::string> LabCa::load_or_create(const std::filesystem::path& state_dir) {
-    std::error_code ec;
-    std::filesystem::create_directories(state_dir, ec);
-    if (ec) {
-        return std::unexpected("state directory " + state_dir.string() + ": " + ec.message());
+    if (auto made = make_private_directory(state_dir); !made) {
+        return std::unexpected(made.error());
     }
-    std::filesystem::permissions(state_dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace, ec);
     FileLock lock(state_dir / "ca.lock");
     if (!lock.ok()) {
         return std::unexpected("cannot lock " + (state_dir / "ca.lock").string() + ": " +
@@ -202,13 +210,9 @@ std::expected<LabCa, std::string> LabCa::load_or_create(const std::filesystem::p
 
 std::expected<LabCa, std::string> LabCa::constrain(const std::filesystem::path& state_dir,
                                                    const PermittedNames& names) {
-    std::error_code ec;
-    std::filesystem::create_directories(state_dir, ec);
-    if (ec) {
-        return std::unexpected("state directory " + state_dir.string() + ": " + ec.message());
+    if (auto made = make_private_directory(state_dir); !made) {
+        return std::unexpected(made.error());
     }
-    std::filesystem::permissions(state_dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace, ec);
     FileLock lock(state_dir / "ca.lock");
     if (!lock.ok()) {
         return std::unexpected("cannot lock " + (state_dir / "ca.lock").string() + ": " +
@@ -224,6 +228,7 @@ std::expected<LabCa, std::string> LabCa::constrain(const std::filesystem::path& 
     auto cert_path = state_dir / "ca.pem";
     auto key_new = state_dir / "ca.key.new";
     auto cert_new = state_dir / "ca.pem.new";
+    std::error_code ec;
     std::filesystem::remove(key_new, ec);
     std::filesystem::remove(cert_new, ec);
     if (auto w = write_file(key_new, to_pem(made->key.get()), kKeyMode, true); !w) {
