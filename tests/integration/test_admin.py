@@ -130,10 +130,11 @@ def test_get_endpoints_have_the_documented_shapes(clean, lab_ca):
     assert status == 200 and [x["id"] for x in listeners] == list(LISTENERS), listeners
     for x in listeners:
         assert set(x) == {"id", "protocol", "address", "port", "scenario", "upstream",
-                          "live_sessions"}, x
+                          "live_sessions", "max_sessions", "refused_max_sessions"}, x
         assert x["protocol"] == "tds", x
         assert x["port"] == lab.ports[x["id"]] and x["address"] == f"127.0.0.1:{x['port']}"
         assert x["scenario"] == x["id"] and x["live_sessions"] == 0, x
+        assert x["max_sessions"] == 10000 and x["refused_max_sessions"] == 0, x
         assert x["upstream"] == "localhost", x
 
     assert lab.admin.ok("GET", "/rules") == []
