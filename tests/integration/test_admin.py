@@ -141,8 +141,9 @@ def test_get_endpoints_have_the_documented_shapes(clean, lab_ca):
 
     before = lab.admin.ok("GET", "/metrics")
     assert set(before) == {"sessions_total", "sessions_live", "messages_total", "by_outcome",
-                           "by_scenario", "bytes_from_clients", "bytes_to_clients", "rules"}, \
-        before
+                           "by_scenario", "bytes_from_clients", "bytes_to_clients", "rules",
+                           "refused"}, before
+    assert before["refused"] == {"max-sessions": 0}, before
     res, records = lab.probe("go", ca=lab_ca, encrypt="true")
     assert go_ok(res), res.describe()
     rec = one_login(records)
