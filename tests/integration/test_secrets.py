@@ -28,6 +28,7 @@ import pytest
 import rawtds as R
 from harness import (EventLog, TlslabProcess, free_port_block, run_probe,
                      start_lab_on_free_ports)
+from lab_tools import stop_all
 
 PASSWORD = "lab-password"
 HOST = "localhost"
@@ -134,14 +135,7 @@ def world(tlslab_bin, state_dir: Path, ca: Path, d: Path, reveal: bool) -> list[
         drivers(ca, lp["tds"]["valid"], lp["postgres"]["valid"], lp["mysql"]["valid"],
                 EventLog(d / "lab.events.jsonl"))
     finally:
-        errors = []
-        for p in reversed(procs):
-            try:
-                p.stop()
-            except AssertionError as e:
-                errors.append(str(e))
-        if errors:
-            pytest.fail("\n\n".join(errors), pytrace=False)
+        stop_all(*reversed(procs))
     out = []
     for f in files:
         assert f.is_file(), f"{f.name} was not written"
