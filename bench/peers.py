@@ -5,8 +5,9 @@ The rows of issue 12's table, each measured for every peer in alternating rounds
 the machine hits every peer alike), printed as medians with the ratios that matter:
 
   TDS 8.0 MITM logins/s        8 go-mssqldb clients, Encrypt=strict, the lab CA validated;
-                               direct to the stand-in, through tlslab, through haproxy with 1
-                               and 2 threads (bind ssl alpn tds/8.0 -> server ssl alpn tds/8.0)
+                               direct to the stand-in, through tlslab and through haproxy, each
+                               with 1 and 2 threads (tlslab --threads; haproxy nbthread; bind ssl
+                               alpn tds/8.0 -> server ssl alpn tds/8.0)
   proxy CPU per MITM login     the proxy process's utime + stime over the round / logins
   memory per idle MITM session VmRSS growth of a fresh proxy holding N logged-in idle sessions
   memory per idle passthrough  the same for N raw connections relayed unchanged (haproxy: tcp)
@@ -137,11 +138,11 @@ class Lab:
         p.wait_listening()
         return p
 
-    def tlslab_proxy(self, upstream: int, scenario: str, cpu: str | None = None,
+    def tlslab_proxy(self, upstream: int, scenario: str, threads: int, cpu: str | None = None,
                      extra: tuple[str, ...] = ()) -> Proc:
-        return self.tlslab_proc("tlslab-proxy", "proxy", "--upstream", f"127.0.0.1:{upstream}",
-                                "--upstream-ca", str(self.ca), "--scenario", scenario, *extra,
-                                cpu=cpu)
+        return self.tlslab_proc(f"tlslab-proxy-{threads}t", "proxy", "--upstream",
+                                f"127.0.0.1:{upstream}", "--upstream-ca", str(self.ca),
+                                "--scenario", scenario, "--threads", str(threads), *extra, cpu=cpu)
 
     def haproxy(self, upstream: int, threads: int, tls: bool, cpu: str | None = None) -> Proc:
         port = free_port()
@@ -300,7 +301,7 @@ def main():
     pings = 2000 if a.quick else 20000
     work = Path(tempfile.mkdtemp(prefix="tlslab-peers-"))
     lab = Lab(a.tlslab, a.logins, work)
-    peers = ["direct", "tlslab", "haproxy-1t", "haproxy-2t"]
+    peers = ["direct", "tlslab-1t", "tlslab-2t", "haproxy-1t", "haproxy-2t"]
     print(f"tlslab against haproxy {haproxy_version()}, {os.cpu_count()} cores, "
           f"{a.rounds} alternating rounds, medians")
     print(f"{'':<44}" + "".join(f"{p:>14}" for p in peers))
@@ -310,7 +311,8 @@ def main():
         serve = lab.tlslab_proc("serve-strict", "serve", "--encryption", "strict",
                                 "--tls-resumption", "--no-examples")
         if "logins" in only:
-            proxies = {"tlslab": lab.tlslab_proxy(serve.port, "valid"),
+            proxies = {"tlslab-1t": lab.tlslab_proxy(serve.port, "valid", 1),
+                       "tlslab-2t": lab.tlslab_proxy(serve.port, "valid", 2),
                        "haproxy-1t": lab.haproxy(serve.port, 1, True),
                        "haproxy-2t": lab.haproxy(serve.port, 2, True)}
             rate: dict[str, list[float]] = {p: [] for p in peers}
@@ -326,16 +328,17 @@ def main():
             row(f"TDS 8.0 MITM logins/s (8 clients, n={n_logins})",
                 {p: f"{med(rate[p]):.0f}" for p in peers}, peers)
             row("proxy CPU per MITM login (ms)", {p: f"{med(cpu[p]):.2f}" for p in proxies}, peers)
-            ratio = med(rate["tlslab"]) / med(rate["haproxy-2t"])
-            print(f"  tlslab / haproxy 2 threads: {ratio:.2f}x logins/s (goal >= 1.2x); "
-                  f"CPU per login goal <= 1.0 ms")
+            ratio = med(rate["tlslab-2t"]) / med(rate["haproxy-2t"])
+            ratio1 = med(rate["tlslab-1t"]) / med(rate["haproxy-1t"])
+            print(f"  tlslab / haproxy, 2 threads each: {ratio:.2f}x logins/s (goal >= 1.2x); "
+                  f"1 thread each: {ratio1:.2f}x; CPU per login goal <= 1.0 ms")
             for p in proxies.values():
                 p.stop()
         if "memory" in only:
             for n in held:
                 cells = {}
-                for name in ("tlslab", "haproxy-2t"):
-                    proxy = (lab.tlslab_proxy(serve.port, "valid") if name == "tlslab"
+                for name in ("tlslab-2t", "haproxy-2t"):
+                    proxy = (lab.tlslab_proxy(serve.port, "valid", 2) if name == "tlslab-2t"
                              else lab.haproxy(serve.port, 2, True))
                     cells[name] = f"{hold_sessions(lab, proxy, n):.1f}"
                     proxy.stop()
@@ -345,8 +348,8 @@ def main():
         try:
             if "passthrough" in only:
                 cells = {}
-                for name in ("tlslab", "haproxy-2t"):
-                    proxy = (lab.tlslab_proxy(echo_port, "passthrough") if name == "tlslab"
+                for name in ("tlslab-2t", "haproxy-2t"):
+                    proxy = (lab.tlslab_proxy(echo_port, "passthrough", 2) if name == "tlslab-2t"
                              else lab.haproxy(echo_port, 2, False))
                     cells[name] = f"{hold_raw(proxy, raw_held):.1f}"
                     proxy.stop()
@@ -358,7 +361,8 @@ def main():
             iperf = lab.start("iperf3-server", ["iperf3", "-s", "-p", str(free_port())])
             iperf_port = int(iperf.p.args[-1])
             wait_port(iperf_port)
-            proxies = {"tlslab": lab.tlslab_proxy(iperf_port, "passthrough"),
+            proxies = {"tlslab-1t": lab.tlslab_proxy(iperf_port, "passthrough", 1),
+                       "tlslab-2t": lab.tlslab_proxy(iperf_port, "passthrough", 2),
                        "haproxy-1t": lab.haproxy(iperf_port, 1, False),
                        "haproxy-2t": lab.haproxy(iperf_port, 2, False)}
             gbit: dict[str, list[float]] = {p: [] for p in peers}
@@ -378,7 +382,7 @@ def main():
             row("passthrough relay CPU per GiB (s)", {p: f"{med(per_gib[p]):.2f}" for p in proxies},
                 peers)
             print(f"  tlslab / haproxy 2 threads: "
-                  f"{med(gbit['tlslab']) / med(gbit['haproxy-2t']):.2f}x throughput (goal >= 1.0x)")
+                  f"{med(gbit['tlslab-2t']) / med(gbit['haproxy-2t']):.2f}x throughput (goal >= 1.0x)")
             for p in proxies.values():
                 p.stop()
             iperf.stop()
@@ -386,7 +390,7 @@ def main():
             # The proxy alone on core 1; the client and the echo server on core 0.
             echo, echo_port = serve_echo("0", work)
             try:
-                proxies = {"tlslab": lab.tlslab_proxy(echo_port, "passthrough", cpu="1"),
+                proxies = {"tlslab-1t": lab.tlslab_proxy(echo_port, "passthrough", 1, cpu="1"),
                            "haproxy-1t": lab.haproxy(echo_port, 1, False, cpu="1")}
                 os.sched_setaffinity(0, {0})
                 rtt: dict[str, list[float]] = {p: [] for p in peers}

@@ -1,5 +1,8 @@
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -11,6 +14,24 @@ namespace {
 // The kernel's accept queue: as long as the system allows (net.core.somaxconn, 4096 on current
 // kernels); 511 overflowed under scripts/soak's bursts of 500 new connections a second.
 constexpr int kBacklog = SOMAXCONN;
+
+// A connection on its way to another loop: its socket and its --max-sessions place. Should the
+// hand-over never run (that loop is shutting down and drops its tasks), both are given back.
+struct HandedConnection {
+    HandedConnection(int socket, std::optional<SessionSlot> place)
+        : fd(socket), slot(std::move(place)) {}
+    HandedConnection(const HandedConnection&) = delete;
+    HandedConnection& operator=(const HandedConnection&) = delete;
+    ~HandedConnection() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+    int release() { return std::exchange(fd, -1); }
+
+    int fd;
+    std::optional<SessionSlot> slot;
+};
 } // namespace
 
 Listener::Listener(uv_loop_t* loop, SessionRegistry& registry, std::string label,
@@ -56,6 +77,13 @@ void Listener::on_connection(uv_stream_t* server, int status) {
             return;
         }
     }
+    std::size_t loops = 1 + (self->transparent_ ? 0 : self->handoffs_.size());
+    std::size_t target = self->next_loop_++ % loops;
+    ++self->given_[target];
+    if (target > 0) {
+        self->hand_off(server, std::move(slot), self->handoffs_[target - 1]);
+        return;
+    }
     Session& session = self->registry_.create(self->loop_, self->label_);
     if (slot) {
         session.hold(std::move(*slot));
@@ -100,6 +128,51 @@ void Listener::on_connection(uv_stream_t* server, int status) {
         }
         held->start(factory(info), std::move(hooks));
     });
+}
+
+void Listener::set_handoffs(std::vector<Handoff> handoffs) {
+    handoffs_ = std::move(handoffs);
+    given_.assign(1 + handoffs_.size(), 0);
+    next_loop_ = 0;
+}
+
+void Listener::hand_off(uv_stream_t* server, std::optional<SessionSlot> slot, const Handoff& to) {
+    // Accepted here (libuv accepts only into a handle of the listener's loop) and duplicated:
+    // the copy goes to the worker, the original closes with this loop's handle.
+    auto* tcp = new uv_tcp_t{};
+    uv_tcp_init(loop_, tcp);
+    int fd = -1;
+    int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp));
+    uv_os_fd_t raw = -1;
+    if (rc == 0) {
+        rc = uv_fileno(reinterpret_cast<uv_handle_t*>(tcp), &raw);
+    }
+    if (rc == 0) {
+        fd = ::fcntl(raw, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = uv_translate_sys_error(errno);
+        }
+    }
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    if (rc != 0) {
+        spdlog::warn("[{}] accept failed: {}", label_, uv_strerror(rc));
+        return; // the place under --max-sessions is given back with `slot`
+    }
+    auto held = std::make_shared<HandedConnection>(fd, std::move(slot));
+    WorkerLoop* worker = to.worker;
+    worker->bridge().post(
+        [worker, held, hooks = to.hooks, factory = factory_, label = label_]() mutable {
+            Session& session = worker->registry().create(worker->loop(), label);
+            if (held->slot) {
+                session.hold(std::move(*held->slot));
+            }
+            if (!session.adopt(held->release())) {
+                return;
+            }
+            SessionInfo info{session.id(), session.peer(), std::nullopt};
+            session.start(factory(info), std::move(hooks));
+        });
 }
 
 void Listener::refuse(uv_stream_t* server) {

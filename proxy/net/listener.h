@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <uv.h>
 
@@ -12,6 +13,7 @@
 #include <proxy/net/address.h>
 #include <proxy/net/session.h>
 #include <proxy/net/session_limit.h>
+#include <proxy/net/worker_loops.h>
 
 namespace proxy::net {
 
@@ -29,6 +31,13 @@ using MachineFactory = std::function<std::unique_ptr<Machine>(const SessionInfo&
 // most once. Until then the client's bytes wait in the kernel. A session closed meanwhile (shut
 // down, a rule) is not started.
 using StartGate = std::function<void(const SessionInfo&, std::function<void()> proceed)>;
+
+// Handoff: another event loop a listener gives connections to (--threads, worker_loops.h), and
+// the hooks its sessions get there (records and messages posted back to the main loop).
+struct Handoff {
+    WorkerLoop* worker = nullptr;
+    SessionHooks hooks;
+};
 
 // Listener accepts TCP connections on one address and gives each a Session with a fresh machine
 // from its factory. The factory may be replaced while running (new connections get the new one).
@@ -65,12 +74,20 @@ class Listener {
     // one address on several loops). Null: no limit, nothing counted.
     void set_limit(std::shared_ptr<SessionLimit> limit) { limit_ = std::move(limit); }
     const std::shared_ptr<SessionLimit>& limit() const { return limit_; }
+    // set_handoffs: connections are spread in turn over this loop and these (not for
+    // transparent listeners: their sessions stay on this loop). The factory then also runs on
+    // the workers' threads.
+    void set_handoffs(std::vector<Handoff> handoffs);
+    // given: how many connections each loop was given, this one first (loop thread).
+    const std::vector<std::uint64_t>& given() const { return given_; }
 
   private:
     static void on_connection(uv_stream_t* server, int status);
     static void on_closed(uv_handle_t* h);
     // refuse: accept the pending connection and close it at once (the limit is reached).
     void refuse(uv_stream_t* server);
+    // hand_off: accept the pending connection and give it to another loop's thread.
+    void hand_off(uv_stream_t* server, std::optional<SessionSlot> slot, const Handoff& to);
 
     uv_loop_t* loop_;
     SessionRegistry& registry_;
@@ -80,6 +97,9 @@ class Listener {
     bool transparent_ = false;
     StartGate gate_;
     std::shared_ptr<SessionLimit> limit_;
+    std::vector<Handoff> handoffs_;
+    std::vector<std::uint64_t> given_ = {0};
+    std::size_t next_loop_ = 0;
     uv_tcp_t tcp_{};
     bool open_ = false;
     std::string bound_;

@@ -5,6 +5,8 @@
 #include <malloc.h>
 #endif
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include <proxy/core/session/session_record.h>
@@ -47,9 +49,24 @@ bool Session::accept(uv_stream_t* listener) {
     client_.tcp.data = this;
     client_.open = true;
     ++open_handles_;
-    int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&client_.tcp));
+    return opened(uv_accept(listener, reinterpret_cast<uv_stream_t*>(&client_.tcp)), "accept");
+}
+
+bool Session::adopt(int fd) {
+    uv_tcp_init(loop_, &client_.tcp);
+    client_.tcp.data = this;
+    client_.open = true;
+    ++open_handles_;
+    int rc = uv_tcp_open(&client_.tcp, fd);
     if (rc != 0) {
-        log(LogLevel::Warn, "accept failed: " + uv_message(rc));
+        ::close(fd); // not the handle's: uv_tcp_open took nothing
+    }
+    return opened(rc, "taking over the accepted connection");
+}
+
+bool Session::opened(int rc, const char* what) {
+    if (rc != 0) {
+        log(LogLevel::Warn, std::string(what) + " failed: " + uv_message(rc));
         closing_ = true;
         close_handles();
         return false;
@@ -406,7 +423,7 @@ void Session::on_timer_closed(uv_handle_t* h) {
 }
 
 Session& SessionRegistry::create(uv_loop_t* loop, std::string label) {
-    std::uint64_t id = next_id_++;
+    std::uint64_t id = next_id_->fetch_add(1, std::memory_order_relaxed);
     auto [it, inserted] =
         sessions_.emplace(id, std::make_unique<Session>(loop, *this, id, std::move(label)));
     peak_since_trim_ = std::max(peak_since_trim_, sessions_.size());

@@ -17,6 +17,7 @@
 // that flushes waits for the queue (uv_shutdown), bounded by a linger timer so a client that never
 // reads cannot pin the session.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -60,6 +61,9 @@ class Session {
     // accept takes the pending connection from `listener`; false (and the session closes
     // itself) if that fails.
     bool accept(uv_stream_t* listener);
+    // adopt takes a connected socket accepted on another loop (worker_loops.h) and owns it from
+    // here on, also when it fails (false: the session closes itself).
+    bool adopt(int fd);
     void start(std::unique_ptr<Machine> machine, SessionHooks hooks = {});
     void close(const std::string& reason);
     // hold: the session keeps its listener's --max-sessions place until it is destroyed (after
@@ -113,6 +117,8 @@ class Session {
     static void shutdown(Conn& c);
     static void on_timer_closed(uv_handle_t* h);
     Conn* conn_of(const uv_stream_t* s);
+    // opened: the client's socket is this session's; read its address. accepted: it was not.
+    bool opened(int rc, const char* what);
 
     void dispatch(const Event& event);
     void run(Actions actions);
@@ -150,6 +156,9 @@ class Session {
 class SessionRegistry {
   public:
     Session& create(uv_loop_t* loop, std::string label);
+    // share_ids_with: this registry's sessions take their ids from the same counter as
+    // `other`'s (the registries of several loops, see worker_loops.h); call before any create().
+    void share_ids_with(const SessionRegistry& other) { next_id_ = other.next_id_; }
     void destroy(std::uint64_t id);
     // find: the live session `id`, or null once it is destroyed.
     Session* find(std::uint64_t id);
@@ -171,7 +180,8 @@ class SessionRegistry {
 
   private:
     std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
-    std::uint64_t next_id_ = 1;
+    std::shared_ptr<std::atomic<std::uint64_t>> next_id_ =
+        std::make_shared<std::atomic<std::uint64_t>>(1);
     std::size_t peak_since_trim_ = 0; // the most sessions alive at once since the last trim
 };
 

@@ -32,7 +32,8 @@ void print_table(const std::vector<LabListener>& listeners, const Lab& lab, cons
     bool postgres = false;
     bool mysql = false;
     for (const auto& l : listeners) {
-        const auto& s = l.endpoint->scenario()->scenario;
+        auto runtime = l.endpoint->scenario();
+        const auto& s = runtime->scenario;
         tds = tds || l.protocol == scenarios::Protocol::Tds;
         postgres = postgres || l.protocol == scenarios::Protocol::Postgres;
         mysql = mysql || l.protocol == scenarios::Protocol::Mysql;

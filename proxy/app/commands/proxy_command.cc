@@ -1,3 +1,4 @@
+#include <charconv>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -15,6 +16,7 @@
 #include <proxy/core/tls/tls_context.h>
 #include <proxy/net/event_loop.h>
 #include <proxy/net/loop_bridge.h>
+#include <proxy/net/worker_loops.h>
 
 namespace proxy::app {
 
@@ -50,6 +52,10 @@ int run_proxy_command(const CommandLine& cl) {
         ("scenario", "Scenario new connections meet (see `tlslab scenarios`)",
          cxxopts::value<std::string>()->default_value("valid"))
         ("upstream-ca", "PEM file of CAs to verify the server with (otherwise it is recorded, not verified)",
+         cxxopts::value<std::string>())
+        ("threads", "Event loops to run sessions on, each on its own thread; connections are "
+                    "given to them in turn (default: one per core this process may use; "
+                    "--transparent runs on one)",
          cxxopts::value<std::string>());
     // clang-format on
     add_lab_options(options);
@@ -88,6 +94,24 @@ int run_proxy_command(const CommandLine& cl) {
     if (!transparent && args.count("certificate") != 0) {
         std::cerr << "tlslab proxy: --certificate is for --transparent\n";
         return 2;
+    }
+    std::size_t threads = transparent ? 1 : net::default_thread_count();
+    if (args.count("threads") != 0) {
+        const auto& text = args["threads"].as<std::string>();
+        std::size_t parsed = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+        if (ec != std::errc{} || end != text.data() + text.size() || parsed < 1 ||
+            parsed > net::WorkerLoops::kMaxThreads) {
+            std::cerr << "tlslab proxy: --threads must be 1 to " << net::WorkerLoops::kMaxThreads
+                      << " (got '" << text << "')\n";
+            return 2;
+        }
+        threads = parsed;
+        if (transparent && threads != 1) {
+            std::cerr << "tlslab proxy: --transparent runs on one thread (its certificates and "
+                         "loop checks live on one loop); leave out --threads\n";
+            return 2;
+        }
     }
     auto protocol = listener_protocol_from_name(args["protocol"].as<std::string>());
     if (!protocol) {
@@ -148,6 +172,9 @@ int run_proxy_command(const CommandLine& cl) {
     net::SessionRegistry registry;
     LabState state(**lab, registry, **outputs);
     net::LoopBridge bridge(loop.get());
+    // --threads N: N - 1 loops beside this one (worker_loops.h); this loop keeps the listener,
+    // the admin API, the lab state and the outputs, and runs sessions too.
+    net::WorkerLoops workers(threads - 1, registry);
     ProxyEndpoint::Config config;
     config.id = "proxy";
     config.protocol = *protocol;
@@ -187,6 +214,8 @@ int run_proxy_command(const CommandLine& cl) {
     config.outputs = outputs->get();
     config.state = &state;
     ProxyEndpoint endpoint(loop.get(), registry, config, *scenario);
+    endpoint.use_workers(workers, bridge);
+    state.add_workers(workers);
     auto give_up = [&](const std::string& why, int code) {
         std::cerr << "tlslab proxy: " << why << "\n";
         endpoint.close();
@@ -215,15 +244,21 @@ int run_proxy_command(const CommandLine& cl) {
               << " (scenario " << s.name << ": " << s.description << "; a validating client should "
               << scenarios::to_string(s.expect) << ")\n";
     std::cout << std::flush;
-    spdlog::info("proxy: listening on {}", endpoint.bound());
+    spdlog::info("proxy: listening on {} ({} thread{})", endpoint.bound(), threads,
+                 threads == 1 ? "" : "s");
+    workers.start();
     loop.run([&] {
         if (*admin) {
             (*admin)->stop();
         }
-        bridge.close();
         endpoint.close();
         registry.close_all("shutting down");
+        // The bridge stays open until every worker has closed its sessions: their records are
+        // posted here on the way out.
+        net::LoopBridge* home = &bridge;
+        workers.stop("shutting down", [home] { home->post([home] { home->close(); }); });
     });
+    workers.join();
     return 0;
 }
 

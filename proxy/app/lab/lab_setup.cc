@@ -46,6 +46,7 @@ std::expected<std::unique_ptr<Lab>, std::string> Lab::prepare(const LabOptions& 
 
 std::expected<std::shared_ptr<const ScenarioRuntime>, std::string>
 Lab::runtime(const std::string& name) {
+    std::lock_guard lock(runtimes_mutex_);
     if (auto it = runtimes_.find(name); it != runtimes_.end()) {
         it->second = refresh_if_time_bound(it->second); // "expires in 60 s" from this session
         return it->second;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,7 +33,8 @@ class Lab {
     const certs::LabCa& ca() const { return ca_; }
     const LabIdentity& identity() const { return identity_; }
     const scenarios::Catalogue& catalogue() const { return catalogue_; }
-    // runtime mints (once) the certificate and contexts of a scenario; error if unknown.
+    // runtime mints (once) the certificate and contexts of a scenario; error if unknown. Any
+    // thread (sessions of several loops choose scenarios).
     std::expected<std::shared_ptr<const ScenarioRuntime>, std::string>
     runtime(const std::string& name);
     // runtime_for mints `scenario` anew for other names (transparent mode: the names a client
@@ -50,6 +52,7 @@ class Lab {
     ScenarioPki pki_;
     LabIdentity identity_;
     scenarios::Catalogue catalogue_;
+    std::mutex runtimes_mutex_;
     std::map<std::string, std::shared_ptr<const ScenarioRuntime>> runtimes_;
 };
 

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <ranges>
 
 #include <certs/pem.h>
@@ -35,10 +37,68 @@ std::shared_ptr<const ScenarioRuntime> LabState::runtime_or_null(const std::stri
     return rt ? *rt : nullptr;
 }
 
+std::vector<LabState::LiveSession> LabState::live_sessions() const {
+    std::vector<LiveSession> out;
+    auto take = [this](const net::SessionRegistry& registry) {
+        std::vector<LiveSession> seen;
+        registry.for_each([&](const net::Session& s) {
+            if (endpoints_.contains(s.label())) {
+                seen.push_back({s.id(), s.label(), s.peer()});
+            }
+        });
+        return seen;
+    };
+    out = take(registry_);
+    if (workers_ != nullptr) {
+        for (std::size_t i = 0; i < workers_->size(); ++i) {
+            net::WorkerLoop& w = (*workers_)[i];
+            auto seen = w.bridge().call([&take, &w] { return take(w.registry()); },
+                                        std::chrono::seconds(2));
+            if (seen) {
+                out.insert(out.end(), seen->begin(), seen->end());
+            }
+        }
+    }
+    std::ranges::sort(out, {}, &LiveSession::id);
+    return out;
+}
+
+std::size_t LabState::close_sessions_of(const std::string& listener, const std::string& reason) {
+    auto pred = [listener](const net::Session& s) {
+        return s.label() == listener;
+    };
+    std::size_t closed = registry_.close_where(pred, reason);
+    if (workers_ != nullptr) {
+        for (std::size_t i = 0; i < workers_->size(); ++i) {
+            net::WorkerLoop& w = (*workers_)[i];
+            auto n = w.bridge().call(
+                [&w, &pred, &reason] { return w.registry().close_where(pred, reason); },
+                std::chrono::seconds(2));
+            closed += n.value_or(0);
+        }
+    }
+    return closed;
+}
+
+std::size_t LabState::live_count(const std::string& listener) const {
+    auto it = endpoints_.find(listener);
+    return it == endpoints_.end() ? 0 : it->second->limit().live();
+}
+
+std::size_t LabState::live_count() const {
+    std::size_t live = 0;
+    for (const auto& [id, ep] : endpoints_) {
+        live += ep->limit().live();
+    }
+    return live;
+}
+
 std::shared_ptr<const ScenarioRuntime>
 LabState::choose_at_accept(const std::string& listener, const std::string& client_address) {
+    std::unique_lock lock(rules_mutex_);
     auto name = rules_.match(RuleStage::Accept, listener, ip_of(client_address), std::nullopt,
                              std::nullopt);
+    lock.unlock();
     return name ? runtime_or_null(*name) : nullptr;
 }
 
@@ -46,8 +106,10 @@ std::shared_ptr<const ScenarioRuntime> LabState::choose_later(const std::string&
                                                               const SessionFacts& facts) {
     auto stage =
         facts.stage == SessionFacts::Stage::Prelogin ? RuleStage::Prelogin : RuleStage::ClientHello;
+    std::unique_lock lock(rules_mutex_);
     auto name = rules_.match(stage, listener, ip_of(facts.client_address), facts.prelogin_version,
                              facts.sni);
+    lock.unlock();
     return name ? runtime_or_null(*name) : nullptr;
 }
 
@@ -96,8 +158,7 @@ ApiReply LabState::listeners() const {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& id : order_) {
         const ProxyEndpoint* ep = endpoints_.at(id);
-        std::size_t live = 0;
-        registry_.for_each([&](const net::Session& s) { live += s.label() == id ? 1 : 0; });
+        std::size_t live = ep->limit().live();
         out.push_back({{"id", id},
                        {"protocol", std::string(to_string(ep->config().protocol))},
                        {"address", ep->bound()},
@@ -138,14 +199,14 @@ ApiReply LabState::set_listener_scenario(const std::string& id, const nlohmann::
     it->second->set_scenario(*rt);
     std::size_t closed = 0;
     if (reset) {
-        closed = registry_.close_where([&id](const net::Session& s) { return s.label() == id; },
-                                       "scenario switched with reset_existing");
+        closed = close_sessions_of(id, "scenario switched with reset_existing");
     }
     return {200,
             {{"listener", id}, {"scenario", (*rt)->scenario.name}, {"sessions_reset", closed}}};
 }
 
 ApiReply LabState::rules() const {
+    std::lock_guard lock(rules_mutex_);
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rules_.all()) {
         out.push_back(to_json(r));
@@ -167,6 +228,7 @@ ApiReply LabState::add_rule(const nlohmann::json& body) {
         !endpoints_.contains(body["listener"].get<std::string>())) {
         return error(404, "no listener '" + body["listener"].get<std::string>() + "'");
     }
+    std::lock_guard lock(rules_mutex_);
     auto r = rules_.add(body);
     if (!r) {
         return error(400, r.error());
@@ -175,6 +237,7 @@ ApiReply LabState::add_rule(const nlohmann::json& body) {
 }
 
 ApiReply LabState::delete_rule(std::uint64_t id) {
+    std::lock_guard lock(rules_mutex_);
     if (!rules_.remove(id)) {
         return error(404, "no rule " + std::to_string(id));
     }
@@ -183,11 +246,9 @@ ApiReply LabState::delete_rule(std::uint64_t id) {
 
 ApiReply LabState::sessions() const {
     nlohmann::json live = nlohmann::json::array();
-    registry_.for_each([&](const net::Session& s) {
-        if (endpoints_.contains(s.label())) {
-            live.push_back({{"id", s.id()}, {"listener", s.label()}, {"client", s.peer()}});
-        }
-    });
+    for (const auto& s : live_sessions()) {
+        live.push_back({{"id", s.id}, {"listener", s.listener}, {"client", s.client}});
+    }
     nlohmann::json recent = nlohmann::json::array();
     for (const auto& record : std::views::reverse(recent_)) { // newest first
         const auto& r = *record;
@@ -207,8 +268,7 @@ ApiReply LabState::sessions_of(const std::string& listener, std::uint64_t after)
         return error(404, "no listener '" + listener + "'");
     }
     std::uint16_t port = it->second->bound_port();
-    std::size_t live = 0;
-    registry_.for_each([&](const net::Session& s) { live += s.label() == listener ? 1 : 0; });
+    std::size_t live = live_count(listener);
     nlohmann::json records = nlohmann::json::array();
     for (const auto& r : recent_) { // oldest first
         if (r->id > after && r->listen_port == port) {
@@ -244,22 +304,30 @@ ApiReply LabState::session(std::uint64_t id) const {
         }
     }
     ApiReply reply = error(404, "no session " + std::to_string(id));
-    registry_.for_each([&](const net::Session& s) {
-        if (s.id() == id && endpoints_.contains(s.label())) {
+    for (const auto& s : live_sessions()) {
+        if (s.id == id) {
             reply = {200,
-                     {{"id", id}, {"listener", s.label()}, {"client", s.peer()}, {"live", true}}};
+                     {{"id", id}, {"listener", s.listener}, {"client", s.client}, {"live", true}}};
         }
-    });
+    }
     return reply;
 }
 
 ApiReply LabState::metrics() const {
-    std::size_t live = 0;
-    registry_.for_each(
-        [&](const net::Session& s) { live += endpoints_.contains(s.label()) ? 1 : 0; });
+    std::size_t live = live_count();
     std::uint64_t refused = 0;
+    std::vector<std::uint64_t> by_loop(1 + (workers_ != nullptr ? workers_->size() : 0), 0);
     for (const auto& [id, ep] : endpoints_) {
         refused += ep->limit().refused();
+        const auto& given = ep->given();
+        for (std::size_t i = 0; i < given.size() && i < by_loop.size(); ++i) {
+            by_loop[i] += given[i];
+        }
+    }
+    std::size_t rules = 0;
+    {
+        std::lock_guard lock(rules_mutex_);
+        rules = rules_.all().size();
     }
     return {200,
             {{"sessions_total", sessions_total_},
@@ -269,8 +337,10 @@ ApiReply LabState::metrics() const {
              {"by_scenario", by_scenario_},
              {"bytes_from_clients", bytes_from_clients_},
              {"bytes_to_clients", bytes_to_clients_},
-             {"rules", rules_.all().size()},
-             {"refused", {{"max-sessions", refused}}}}};
+             {"rules", rules},
+             {"refused", {{"max-sessions", refused}}},
+             {"threads", by_loop.size()},
+             {"sessions_by_thread", by_loop}}};
 }
 
 } // namespace proxy::app

@@ -10,10 +10,7 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
     : config_(std::move(config)), scenario_(std::move(scenario)),
       listener_(loop, registry, config_.id, [this](const net::SessionInfo& info) {
           ProxySettings s;
-          // The scenario at accept time stays with the session; a time-bound certificate
-          // ("expires in 60 s") is minted again when it is more than a moment old.
-          scenario_ = refresh_if_time_bound(scenario_);
-          s.scenario = scenario_;
+          s.scenario = scenario_at_accept();
           if (config_.state != nullptr) {
               if (auto ruled = config_.state->choose_at_accept(config_.id, info.peer)) {
                   s.scenario = std::move(ruled);
@@ -51,25 +48,7 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
           }
           return std::make_unique<ProxySession>(std::move(s), info.id, info.peer);
       }) {
-    net::SessionHooks hooks;
-    hooks.upstream = config_.upstream;
-    // Records go to the lab state (which also writes them out) when there is one.
-    if (LabState* state = config_.state; state != nullptr) {
-        hooks.on_record = [state](const std::shared_ptr<const SessionRecord>& r) {
-            state->on_record(r);
-        };
-        hooks.on_message = [state](const std::shared_ptr<const MessageRecord>& m) {
-            state->on_message(m);
-        };
-    } else if (LabOutputs* out = config_.outputs; out != nullptr) {
-        hooks.on_record = [out](const std::shared_ptr<const SessionRecord>& r) {
-            out->on_record(r);
-        };
-        hooks.on_message = [out](const std::shared_ptr<const MessageRecord>& m) {
-            out->on_message(m);
-        };
-    }
-    listener_.set_hooks(std::move(hooks));
+    listener_.set_hooks(hooks([](const std::function<void()>& deliver) { deliver(); }));
     listener_.set_limit(net::SessionLimit::create(config_.max_sessions));
     listener_.set_transparent(config_.transparent);
     if (config_.transparent && config_.mirror != nullptr) {
@@ -83,6 +62,60 @@ ProxyEndpoint::ProxyEndpoint(uv_loop_t* loop, net::SessionRegistry& registry, Co
                 mirror->prepare(*info.original_destination, std::move(proceed));
             });
     }
+}
+
+net::SessionHooks
+ProxyEndpoint::hooks(const std::function<void(std::function<void()>)>& deliver) const {
+    net::SessionHooks hooks;
+    hooks.upstream = config_.upstream;
+    // Records go to the lab state (which also writes them out) when there is one.
+    if (LabState* state = config_.state; state != nullptr) {
+        hooks.on_record = [state, deliver](const std::shared_ptr<const SessionRecord>& r) {
+            deliver([state, r] { state->on_record(r); });
+        };
+        hooks.on_message = [state, deliver](const std::shared_ptr<const MessageRecord>& m) {
+            deliver([state, m] { state->on_message(m); });
+        };
+    } else if (LabOutputs* out = config_.outputs; out != nullptr) {
+        hooks.on_record = [out, deliver](const std::shared_ptr<const SessionRecord>& r) {
+            deliver([out, r] { out->on_record(r); });
+        };
+        hooks.on_message = [out, deliver](const std::shared_ptr<const MessageRecord>& m) {
+            deliver([out, m] { out->on_message(m); });
+        };
+    }
+    return hooks;
+}
+
+void ProxyEndpoint::use_workers(net::WorkerLoops& workers, net::LoopBridge& home) {
+    if (config_.transparent) {
+        return;
+    }
+    net::LoopBridge* to = &home;
+    auto posted = hooks([to](std::function<void()> deliver) { to->post(std::move(deliver)); });
+    std::vector<net::Handoff> handoffs;
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+        handoffs.push_back({&workers[i], posted});
+    }
+    listener_.set_handoffs(std::move(handoffs));
+}
+
+void ProxyEndpoint::set_scenario(std::shared_ptr<const ScenarioRuntime> s) {
+    std::lock_guard lock(scenario_mutex_);
+    scenario_ = std::move(s);
+}
+
+std::shared_ptr<const ScenarioRuntime> ProxyEndpoint::scenario() const {
+    std::lock_guard lock(scenario_mutex_);
+    return scenario_;
+}
+
+std::shared_ptr<const ScenarioRuntime> ProxyEndpoint::scenario_at_accept() {
+    // The scenario at accept time stays with the session; a time-bound certificate ("expires in
+    // 60 s") is minted again when it is more than a moment old.
+    std::lock_guard lock(scenario_mutex_);
+    scenario_ = refresh_if_time_bound(scenario_);
+    return scenario_;
 }
 
 void ProxyEndpoint::transparent_session(ProxySettings& s, const net::SessionInfo& info) {

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <proxy/app/lab/lab_setup.h>
 #include <proxy/app/lab/lab_state.h>
@@ -13,6 +15,8 @@
 #include <proxy/app/outputs/lab_outputs.h>
 #include <proxy/core/session/proxy_session.h>
 #include <proxy/net/listener.h>
+#include <proxy/net/loop_bridge.h>
+#include <proxy/net/worker_loops.h>
 
 namespace proxy::app {
 
@@ -53,18 +57,30 @@ class ProxyEndpoint {
 
     std::expected<void, std::string> listen() { return listener_.listen(config_.listen); }
     void close() { listener_.close(); }
-    void set_scenario(std::shared_ptr<const ScenarioRuntime> s) { scenario_ = std::move(s); }
-    const std::shared_ptr<const ScenarioRuntime>& scenario() const { return scenario_; }
+    // use_workers (--threads): connections are spread over this loop and the workers'; their
+    // sessions' records and messages are posted to this loop through `home` (the loop that owns
+    // the lab state and outputs). Not for transparent listeners (their sessions stay here).
+    void use_workers(net::WorkerLoops& workers, net::LoopBridge& home);
+    // The scenario may be read and replaced from any thread (sessions start on every loop).
+    void set_scenario(std::shared_ptr<const ScenarioRuntime> s);
+    std::shared_ptr<const ScenarioRuntime> scenario() const;
     const Config& config() const { return config_; }
     std::uint16_t bound_port() const { return listener_.bound_port(); }
     const std::string& bound() const { return listener_.bound(); }
     // limit: the listener's --max-sessions count (live sessions, refusals).
     const net::SessionLimit& limit() const { return *listener_.limit(); }
+    // given: connections given to each loop, this one first (loop thread).
+    const std::vector<std::uint64_t>& given() const { return listener_.given(); }
 
   private:
     void transparent_session(ProxySettings& s, const net::SessionInfo& info);
+    // hooks: what sessions get: records and messages to the lab state (or the outputs), each
+    // through `deliver` (run it here, or post it to the loop that owns them).
+    net::SessionHooks hooks(const std::function<void(std::function<void()>)>& deliver) const;
+    std::shared_ptr<const ScenarioRuntime> scenario_at_accept();
 
     Config config_;
+    mutable std::mutex scenario_mutex_;
     std::shared_ptr<const ScenarioRuntime> scenario_;
     net::Listener listener_;
 };

@@ -1,5 +1,6 @@
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <sys/stat.h>
 
 #include <spdlog/spdlog.h>
@@ -37,7 +38,10 @@ LabOutputs::open(const OutputOptions& options) {
         }
         ::fchmod(fileno(out->keylog_), 0600); // session keys: as secret as the traffic
         std::FILE* f = out->keylog_;
-        set_keylog_sink([f](std::string_view line) {
+        // Sessions of every loop (--threads) write here: one whole line at a time.
+        auto mutex = std::make_shared<std::mutex>();
+        set_keylog_sink([f, mutex](std::string_view line) {
+            std::lock_guard lock(*mutex);
             std::fwrite(line.data(), 1, line.size(), f);
             std::fputc('\n', f);
             std::fflush(f);

@@ -1,0 +1,162 @@
+"""tlslab proxy --threads N: sessions spread over N event loops, one thread each, through the real
+binary with real sockets (proxy/net/worker_loops.h, docs/architecture.md "Around the loop").
+
+What a user relies on with several loops, checked with two:
+- connections are given to the loops in turn (/metrics `threads`, `sessions_by_thread`), and every
+  session works on whichever loop it landed;
+- the admin API sees every live session, on every loop, with unique ids; a scenario switch with
+  `reset_existing` closes the sessions of both loops;
+- --max-sessions counts one listener across loops;
+- every session is recorded exactly once, also those still open at shutdown (SIGTERM);
+- --threads is refused with a message when out of range or with --transparent.
+
+Every client is rawtds (plain TDS 7.x PRELOGIN NOT_SUP + LOGIN7) against `tlslab serve
+--encryption off`, so a test sees every byte; the TLS paths run on several loops in every other
+module, since --threads defaults to one loop per core.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+import rawtds as R
+from harness import EventLog, free_port
+from lab_tools import Admin, admin_address
+from test_limits import USER, PASSWORD, login, local_port, select_1  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def serve_off(tlslab_bin, state_dir):
+    from harness import TlslabProcess
+    p = TlslabProcess.start(tlslab_bin, "serve", "--encryption", "off", "--no-examples",
+                            state_dir=state_dir, name="serve off")
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def proxy(tlslab, tmp_path, serve_off):
+    """proxy(*args) -> (process, EventLog, Admin): --threads 2 in front of serve_off."""
+    n = [0]
+
+    def start(*args: str):
+        n[0] += 1
+        events = tmp_path / f"threads{n[0]}.jsonl"
+        p = tlslab("proxy", "--upstream", f"127.0.0.1:{serve_off.port}", "--events", str(events),
+                   "--admin", f"127.0.0.1:{free_port()}", "--threads", "2", *args,
+                   name=f"proxy#{n[0]}")
+        return p, EventLog(events), Admin(admin_address(p))
+
+    return start
+
+
+def wait_until(pred, bound: float = 5.0, what: str = "condition"):
+    deadline = time.monotonic() + bound
+    while True:
+        got = pred()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"{what} not reached within {bound} s"
+        time.sleep(0.05)
+
+
+def test_sessions_alternate_between_the_loops_and_all_work(proxy):
+    p, events, admin = proxy()
+    held = [login(p.port) for _ in range(20)]
+    metrics = admin.ok("GET", "/metrics")
+    assert metrics["threads"] == 2, metrics
+    assert metrics["sessions_by_thread"] == [10, 10], metrics
+    assert metrics["sessions_live"] == 20, metrics
+    assert admin.ok("GET", "/listeners")[0]["live_sessions"] == 20
+
+    # The admin API lists the live sessions of both loops, each once, ids unique.
+    live = admin.ok("GET", "/sessions")["live"]
+    ports = sorted(int(s["client"].rsplit(":", 1)[1]) for s in live)
+    assert ports == sorted(local_port(c) for c in held), live
+    ids = [s["id"] for s in live]
+    assert len(set(ids)) == 20, ids
+    for s in live[:3] + live[-3:]:
+        one = admin.ok("GET", f"/sessions/{s['id']}")
+        assert one["live"] is True and one["client"] == s["client"], one
+
+    # Every session works on whichever loop holds it, in any order.
+    for c in reversed(held):
+        select_1(c)
+    for c in held:
+        select_1(c)
+    for c in held:
+        c.close()
+
+    # Recorded exactly once each, as logins, under the ids the admin API showed.
+    records = events.wait_for(lambda r: True, count=20)
+    assert len(records) == 20, [r["id"] for r in records]
+    assert sorted(r["id"] for r in records) == sorted(ids)
+    assert {r["outcome"] for r in records} == {"login-plaintext"}, {r["outcome"] for r in records}
+    wait_until(lambda: admin.ok("GET", "/metrics")["sessions_live"] == 0, what="no live session")
+    assert admin.ok("GET", "/metrics")["sessions_total"] == 20
+
+
+def test_a_scenario_switch_with_reset_closes_the_sessions_of_every_loop(proxy):
+    p, events, admin = proxy()
+    held = [login(p.port) for _ in range(6)]
+    assert admin.ok("GET", "/metrics")["sessions_by_thread"] == [3, 3]
+    got = admin.ok("PUT", "/listeners/proxy/scenario",
+                   {"scenario": "expired", "reset_existing": True})
+    assert got["sessions_reset"] == 6, got
+    for c in held:
+        how, _ = R.wait_closed(c.sock, bound=3.0)
+        assert how in ("eof", "reset"), "a session survived reset_existing"
+    records = events.wait_for(lambda r: True, count=6)
+    assert all("reset_existing" in r["detail"] for r in records), [r["detail"] for r in records]
+
+
+def test_max_sessions_is_one_count_across_the_loops(proxy):
+    p, _, admin = proxy("--max-sessions", "3")
+    held = [login(p.port) for _ in range(3)]  # loops 0, 1, 0
+    for _ in range(2):  # turn 4 would go to loop 1, turn 5 to loop 0: both refused
+        extra = R.connect(p.port)
+        how, got = R.wait_closed(extra, bound=3.0)
+        assert how in ("eof", "reset") and got == b"", "a client beyond --max-sessions was served"
+        extra.close()
+    assert admin.ok("GET", "/metrics")["refused"]["max-sessions"] == 2
+    for c in held:
+        select_1(c)
+        c.close()
+
+
+def test_sessions_open_at_shutdown_are_each_recorded_once(proxy):
+    p, events, admin = proxy()
+    held = [login(p.port) for _ in range(8)]
+    ids = sorted(s["id"] for s in admin.ok("GET", "/sessions")["live"])
+    assert len(ids) == 8 and admin.ok("GET", "/metrics")["sessions_by_thread"] == [4, 4]
+    t0 = time.monotonic()
+    assert p.stop() == 0
+    assert time.monotonic() - t0 < 5.0, "shutdown with sessions on two loops took too long"
+    records = events.records()
+    assert sorted(r["id"] for r in records) == ids, [r["id"] for r in records]
+    assert all("shutting down" in r["detail"] for r in records), [r["detail"] for r in records]
+    for c in held:
+        c.close()
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--threads", "0"], "--threads must be 1 to 64"),
+    (["--threads", "65"], "--threads must be 1 to 64"),
+    (["--threads", "two"], "--threads must be 1 to 64 (got 'two')"),
+    (["--threads", "-1"], "--threads must be 1 to 64"),
+])
+def test_bad_thread_counts_are_refused(tlslab_bin, state_dir, args, words):
+    cp = subprocess.run([str(tlslab_bin), "--state-dir", str(state_dir), "proxy", "--listen",
+                         "127.0.0.1:0", "--upstream", "127.0.0.1:1", *args],
+                        capture_output=True, text=True, timeout=30)
+    assert cp.returncode == 2 and words in cp.stderr, (cp.returncode, cp.stderr)
+
+
+def test_transparent_mode_runs_on_one_loop(tlslab_bin, state_dir):
+    cp = subprocess.run([str(tlslab_bin), "--state-dir", str(state_dir), "proxy", "--listen",
+                         "127.0.0.1:0", "--transparent", "--threads", "2"],
+                        capture_output=True, text=True, timeout=30)
+    assert cp.returncode == 2 and "--transparent runs on one thread" in cp.stderr, cp.stderr
