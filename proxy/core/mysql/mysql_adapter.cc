@@ -32,6 +32,7 @@ constexpr std::string_view kClearPassword = "mysql_clear_password";
 
 // MySQL's ER_HANDSHAKE_ERROR and ER_SECURE_TRANSPORT_REQUIRED.
 constexpr std::uint16_t kBadHandshake = 1043;
+constexpr std::uint16_t kPacketTooLarge = 1153; // ER_NET_PACKET_TOO_LARGE
 constexpr std::uint16_t kSecureTransportRequired = 3159;
 constexpr std::string_view kSecureTransportText =
     "Connections using insecure transport are prohibited while --require_secure_transport=ON.";
@@ -246,8 +247,17 @@ void MysqlAdapter::client_packets(SessionContext& ctx) {
         auto next = client_reader_.next();
         if (!next && next.error() == mysql::Error::TooLong &&
             client_phase_ == ClientPhase::Commands) {
+            // As MySQL past max_allowed_packet: ER_NET_PACKET_TOO_LARGE to the client (after its
+            // command packet, sequence 0), then the connection closes. Nothing was relayed.
+            mysql::ErrPacket err;
+            err.code = kPacketTooLarge;
+            err.sql_state = "08S01";
+            err.message = "Got a packet bigger than 'max_allowed_packet' bytes";
+            auto bytes = mysql::frame(1, mysql::encode_err(err));
+            ctx.keep(false, bytes);
+            to_client(bytes);
             client_phase_ = ClientPhase::Failed;
-            ctx.over_message_limit(Side::Client, "a MySQL packet");
+            ctx.over_message_limit(Side::Client, "a MySQL packet", true);
             return;
         }
         if (!next) {

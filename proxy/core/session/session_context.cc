@@ -138,7 +138,7 @@ void SessionContext::finish(Outcome outcome, std::string detail, bool flush, boo
     }
 }
 
-void SessionContext::over_message_limit(Side from, const std::string& what) {
+void SessionContext::over_message_limit(Side from, const std::string& what, bool flush) {
     std::string detail = "limit max-message-bytes=" + std::to_string(settings_.max_message_bytes) +
                          " reached: " + what + " from the " +
                          (from == Side::Client ? "client" : "server") + " is longer";
@@ -146,7 +146,7 @@ void SessionContext::over_message_limit(Side from, const std::string& what) {
     Outcome outcome = login_seen_            ? record_.outcome
                       : from == Side::Client ? Outcome::ProtocolError
                                              : Outcome::UpstreamFailed;
-    finish(outcome, std::move(detail), false);
+    finish(outcome, std::move(detail), flush);
 }
 
 void SessionContext::peer_closed(Side side, std::string detail) {

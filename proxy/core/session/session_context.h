@@ -129,8 +129,9 @@ class SessionContext {
     void peer_closed(Side side, std::string detail);
     // over_message_limit: `from` sent a message longer than --max-message-bytes: one warning
     // naming the limit, and the session ends (a protocol error before the login; after it the
-    // login's outcome stays, the detail names the limit).
-    void over_message_limit(Side from, const std::string& what);
+    // login's outcome stays, the detail names the limit). `flush`: what was sent to the peers
+    // first (an error the protocol has for it) is delivered before the connections close.
+    void over_message_limit(Side from, const std::string& what, bool flush = false);
     // client_tls_failed: the client's TLS leg failed with `error`; an alert the client sent
     // makes it Outcome::Alert (recorded), anything else a protocol error.
     void client_tls_failed(const TlsEndpoint* tls, const std::string& error);
