@@ -2,15 +2,17 @@
 
 What must hold before the probes can judge tlslab's MySQL side: each probe (mariadb-cli,
 mysqlconnector, mysqlconnector-pure, pymysql, mysql2, node-mariadb, mysqljdbc, mariadbjdbc,
-gomysql; contract in probes/README.md, "MySQL probes")
+gomysql, php-mysqlnd; contract in probes/README.md, "MySQL probes")
 
 * connects with VERIFY_IDENTITY and the right CA and reports ssl true;
 * refuses a self-signed certificate under VERIFY_CA and VERIFY_IDENTITY, with its own words
-  (the texts below are what each driver was seen to say);
+  (the texts below are what each driver was seen to say), or says it has no VERIFY_CA
+  (mysqlnd);
 * connects in plaintext with DISABLED and reports ssl false;
 * connects to a self-signed certificate with REQUIRED (no CA), or says it has no REQUIRED;
-* accepts a CA-signed certificate for another name under VERIFY_CA and refuses it under
-  VERIFY_IDENTITY; for mysql-connector-python (the seed case) `ssl_ca` alone accepts it, and
+* accepts a CA-signed certificate for another name under VERIFY_CA (where the driver has it)
+  and refuses it under VERIFY_IDENTITY; php-mysqlnd's defaults are plaintext, and its CA alone
+  verifies chain and name; for mysql-connector-python (the seed case) `ssl_ca` alone accepts it, and
   `ssl_ca` + `ssl_verify_identity` refuses;
 * against require_secure_transport=ON, DISABLED is refused with what MariaDB 10.11 really
   sends: error 1045 (28000) "Access denied for user ..." (MySQL's 3159
@@ -34,7 +36,7 @@ import pytest
 from mariadb_server import MariaDbServer
 
 MYSQL_DRIVERS = ("mariadb-cli", "mysqlconnector", "mysqlconnector-pure", "pymysql", "mysql2",
-                 "node-mariadb", "mysqljdbc", "mariadbjdbc", "gomysql")
+                 "node-mariadb", "mysqljdbc", "mariadbjdbc", "gomysql", "php-mysqlnd")
 HOST = "localhost"  # in the certificates' SAN; the server listens on 127.0.0.1
 
 # What each driver says when VERIFY_CA / VERIFY_IDENTITY (with the right CA file) meets a
@@ -50,6 +52,7 @@ SELF_SIGNED_REFUSAL = {
     "mysqljdbc": ("08S01", "CertPathValidatorException: Path does not chain with any of the trust anchors"),
     "mariadbjdbc": (-1, "PKIX path building failed"),
     "gomysql": (None, "x509: certificate signed by unknown authority"),
+    "php-mysqlnd": (2002, "OpenSSL Error messages:\nerror:0A000086:SSL routines::certificate verify failed"),
 }
 
 # VERIFY_IDENTITY and a CA-signed certificate for db.example.com, dialled as localhost.
@@ -65,11 +68,14 @@ WRONG_HOST_REFUSAL = {
     "mariadbjdbc": (-1, "SSL hostname verification failed : DNS host \"localhost\" doesn't correspond to "
                         "SAN[{DNS:\"db.example.com\"}]"),
     "gomysql": (None, "x509: certificate is valid for db.example.com, not localhost"),
+    "php-mysqlnd": (2002, "Peer certificate subjectAltName did not match expected name `localhost'"),
 }
 
 # Modes a driver cannot express (the probe answers UNSUPPORTED_MODE and runs nothing).
 NO_REQUIRED = {"mariadb-cli", "mysqlconnector", "mysqlconnector-pure"}
-NO_PREFERRED = {"mysql2", "node-mariadb", "mariadbjdbc"}
+NO_PREFERRED = {"mysql2", "node-mariadb", "mariadbjdbc", "php-mysqlnd"}
+# mysqlnd verifies the chain and the name together (verify_peer = verify_peer_name) or neither.
+NO_VERIFY_CA = {"php-mysqlnd"}
 
 # The ed25519 account (VERIFY_IDENTITY, right CA): who can log in with the auth_ed25519 plugin.
 ED25519 = {
@@ -82,6 +88,7 @@ ED25519 = {
     "mysqljdbc": (False, "S1009", "Unable to load authentication plugin 'client_ed25519'."),
     "mariadbjdbc": (True, None, None),
     "gomysql": (True, None, None),
+    "php-mysqlnd": (False, 2054, "The server requested authentication method unknown to the client [client_ed25519]"),
 }
 
 # require_secure_transport=ON and a plaintext login: MariaDB 10.11 answers the same ERR as for
@@ -185,6 +192,9 @@ def test_verify_identity_with_the_right_ca(probe, db, certs, driver):
 @pytest.mark.parametrize("driver", MYSQL_DRIVERS)
 def test_verification_refuses_a_self_signed_certificate(probe, db_self_signed, certs, driver, mode):
     r = probe(driver, host=HOST, port=db_self_signed.port, ca=certs["ca"], ssl_mode=mode)
+    if mode == "VERIFY_CA" and driver in NO_VERIFY_CA:
+        assert_unsupported(r)
+        return
     code, text = SELF_SIGNED_REFUSAL[driver]
     assert r["connected"] is False, r
     assert r["ssl"] is None, r
@@ -224,7 +234,10 @@ def test_preferred_encrypts_without_checking(probe, db_self_signed, driver):
 @pytest.mark.parametrize("driver", MYSQL_DRIVERS)
 def test_wrong_host_passes_verify_ca_and_fails_verify_identity(probe, db_wrong_host, certs, driver):
     r = probe(driver, host=HOST, port=db_wrong_host.port, ca=certs["ca"], ssl_mode="VERIFY_CA")
-    assert r["connected"] is True and r["ssl"] is True and r["value"] == 1, r
+    if driver in NO_VERIFY_CA:
+        assert_unsupported(r)
+    else:
+        assert r["connected"] is True and r["ssl"] is True and r["value"] == 1, r
     r = probe(driver, host=HOST, port=db_wrong_host.port, ca=certs["ca"], ssl_mode="VERIFY_IDENTITY")
     code, text = WRONG_HOST_REFUSAL[driver]
     assert r["connected"] is False, r
@@ -247,6 +260,22 @@ def test_seed_case_ssl_ca_alone(probe, db_wrong_host, db_self_signed, certs, dri
     assert r["ssl_settings"] == {"ssl_verify_cert": True, "ssl_verify_identity": True,
                                  "ssl_ca": str(certs["ca"])}, r
     assert r["connected"] is False, r
+
+
+def test_php_mysqlnd_defaults(probe, db, db_wrong_host, certs):
+    """mysqlnd's defaults: without MYSQLI_CLIENT_SSL and mysqli_ssl_set it never asks for TLS,
+    even from a server that offers it (no PREFERRED); a CA given with mysqli_ssl_set alone
+    turns TLS on (mysqlnd adds CLIENT_SSL) and verifies chain and name: unlike
+    mysql-connector-python's ssl_ca alone (the seed case), it refuses the wrong host."""
+    r = probe("php-mysqlnd", host=HOST, port=db.port)
+    assert r["connected"] is True and r["ssl"] is False and r["value"] == 1, r
+    assert r["tls_version"] is None and r["cipher"] is None, r  # the server's view agrees
+    r = probe("php-mysqlnd", host=HOST, port=db.port, ca=certs["ca"])
+    assert r["connected"] is True and r["ssl"] is True and r["tls_version"], r
+    r = probe("php-mysqlnd", host=HOST, port=db_wrong_host.port, ca=certs["ca"])
+    assert r["ssl_settings"] == {"flags": 0, "ssl_set_ca": str(certs["ca"])}, r
+    assert r["connected"] is False and r["error_code"] == 2002, r
+    assert WRONG_HOST_REFUSAL["php-mysqlnd"][1] in r["error"], r
 
 
 @pytest.mark.parametrize("driver", MYSQL_DRIVERS)

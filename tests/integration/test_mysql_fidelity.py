@@ -27,7 +27,7 @@ localhost); for the scenarios about the dialled address (ip-mismatch, cn-only) a
 VERIFY_IDENTITY dialled as 127.0.0.1. Scenarios: those whose defect is in the certificate and
 which Debian's MariaDB loads (REAL_SCENARIOS; weak-rsa1024 and sha1-signature are left out: the
 server's OpenSSL 3.0 at its default security level refuses to load them, and the TLS 1.0/1.1
-scenarios need a server configuration, not a certificate). Drivers: all nine MySQL probes
+scenarios need a server configuration, not a certificate). Drivers: all ten MySQL probes
 ($TLSLAB_MYSQL_FIDELITY_DRIVERS: a comma-separated list instead).
 """
 
@@ -81,7 +81,8 @@ FAMILIES = (
                        "certificate is valid for", "doesn't contain any ip sans",
                        "validation of ssl server certificate failed",
                        "does not match certificate's altnames", "relies on legacy common name",
-                       "hostname verification failed")),
+                       "hostname verification failed",
+                       "did not match expected name", "did not match expected cn")),
     ("cert-validity", ("has expired or is not yet valid",)),  # Go: one message for both
     ("cert-expired", ("certificate has expired", "certificateexpiredexception",
                       "cert_has_expired")),

@@ -49,7 +49,7 @@ WORKERS = int(os.environ.get("TLSLAB_MYSQL_MATRIX_WORKERS", "4"))
 
 # table name = probe name (probes/<name>/probe)
 DRIVERS = ("mariadb-cli", "mysqlconnector", "mysqlconnector-pure", "pymysql", "mysql2",
-           "node-mariadb", "mysqljdbc", "mariadbjdbc", "gomysql")
+           "node-mariadb", "mysqljdbc", "mariadbjdbc", "gomysql", "php-mysqlnd")
 CONFIGS = ("verify-identity", "verify-ca", "required", "preferred", "defaults")
 CONFIG_DRIVERS = {c: DRIVERS for c in CONFIGS}
 SHORT_CONFIG = {"verify-identity": "vi", "verify-ca": "vca", "required": "req",
