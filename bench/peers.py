@@ -9,6 +9,9 @@ the machine hits every peer alike), printed as medians with the ratios that matt
                                with 1 and 2 threads (tlslab --threads; haproxy nbthread; bind ssl
                                alpn tds/8.0 -> server ssl alpn tds/8.0)
   proxy CPU per MITM login     the proxy process's utime + stime over the round / logins
+  MITM result set              go-mssqldb reads the stand-in's bulk rowset (EXEC tlslab_bulk_rows,
+                               rows of 8000 bytes) over one TDS 8.0 connection: MiB/s, and the
+                               proxy's CPU seconds per GiB
   memory per idle MITM session VmRSS growth of a fresh proxy holding N logged-in idle sessions
   memory per idle passthrough  the same for N raw connections relayed unchanged (haproxy: tcp)
   passthrough relay            iperf3, 1 stream, Gbit/s; and proxy CPU seconds per GiB
@@ -183,6 +186,14 @@ def login_round(lab: Lab, port: int, n: int, c: int) -> dict:
     return json.loads(out.stdout)
 
 
+def bulk_round(lab: Lab, port: int, rows: int, queries: int) -> dict:
+    out = subprocess.run([lab.logins, "-port", str(port), "-ca", str(lab.ca), "-encrypt",
+                          "strict", "-pull", str(rows), "-width", "8000", "-n", str(queries),
+                          "-deadline", "120s"],
+                         check=True, capture_output=True, text=True, timeout=180)
+    return json.loads(out.stdout)
+
+
 def hold_sessions(lab: Lab, proxy: Proc, n: int) -> float:
     """KiB of proxy RSS per idle logged-in TDS 8.0 session, n held."""
     before = proxy.rss_kib()
@@ -285,7 +296,7 @@ def main():
     ap.add_argument("--logins", required=True, help="the bench-logins binary (go-mssqldb)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
-    ap.add_argument("--only", default="logins,memory,passthrough,relay,pingpong")
+    ap.add_argument("--only", default="logins,bulk,memory,passthrough,relay,pingpong")
     a = ap.parse_args()
     if not shutil.which("haproxy") or not shutil.which("iperf3"):
         raise SystemExit("peers: haproxy and iperf3 are needed (scripts/setup --bench installs them)")
@@ -295,6 +306,7 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     only = set(a.only.split(","))
     n_logins = 100 if a.quick else 400
+    bulk_rows, bulk_queries = (4000, 2) if a.quick else (8000, 4)  # 8000 B rows: 61 / 244 MiB
     held = [200] if a.quick else [1000, 4000]
     raw_held = 500 if a.quick else 5000
     iperf_s = 2 if a.quick else 5
@@ -332,6 +344,32 @@ def main():
             ratio1 = med(rate["tlslab-1t"]) / med(rate["haproxy-1t"])
             print(f"  tlslab / haproxy, 2 threads each: {ratio:.2f}x logins/s (goal >= 1.2x); "
                   f"1 thread each: {ratio1:.2f}x; CPU per login goal <= 1.0 ms")
+            for p in proxies.values():
+                p.stop()
+        if "bulk" in only:
+            # A big result set through the TDS 8.0 MITM: go-mssqldb reads the stand-in's bulk
+            # rowset (EXEC tlslab_bulk_rows) over one validated connection.
+            proxies = {"tlslab-1t": lab.tlslab_proxy(serve.port, "valid", 1),
+                       "tlslab-2t": lab.tlslab_proxy(serve.port, "valid", 2),
+                       "haproxy-1t": lab.haproxy(serve.port, 1, True),
+                       "haproxy-2t": lab.haproxy(serve.port, 2, True)}
+            mib_s: dict[str, list[float]] = {p: [] for p in peers}
+            per_gib: dict[str, list[float]] = {p: [] for p in peers}
+            for _ in range(a.rounds):
+                for p in peers:
+                    port = serve.port if p == "direct" else proxies[p].port
+                    c0 = proxies[p].cpu_seconds() if p in proxies else 0
+                    r = bulk_round(lab, port, bulk_rows, bulk_queries)
+                    mib_s[p].append(r["mib_s"])
+                    if p in proxies:
+                        per_gib[p].append((proxies[p].cpu_seconds() - c0) / (r["bytes"] / 2**30))
+            row(f"TDS 8.0 MITM result set, MiB/s ({bulk_queries}x{bulk_rows} rows of 8000 B)",
+                {p: f"{med(mib_s[p]):.0f}" for p in peers}, peers)
+            row("proxy CPU per GiB of result set (s)", {p: f"{med(per_gib[p]):.2f}" for p in proxies},
+                peers)
+            print(f"  tlslab / haproxy, 2 threads each: "
+                  f"{med(mib_s['tlslab-2t']) / med(mib_s['haproxy-2t']):.2f}x MiB/s, "
+                  f"{med(per_gib['tlslab-2t']) / med(per_gib['haproxy-2t']):.2f}x CPU per GiB")
             for p in proxies.values():
                 p.stop()
         if "memory" in only:

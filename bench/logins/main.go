@@ -5,6 +5,10 @@
 // -hold N instead opens N connections (C at a time), logs each in and keeps it open and idle;
 // it prints {"held": N, "failures": F} once all are open, waits until its stdin closes, then
 // closes them and exits: the caller measures what an idle session costs meanwhile.
+//
+// -pull ROWS instead logs in once and runs `EXEC tlslab_bulk_rows ROWS, -width` (the stand-in's
+// bulk rowset) -n times on that connection, reading every row through the driver; it prints
+// {"rows": R, "bytes": B, "seconds": S, "mib_s": M} (B counts the payload column only).
 package main
 
 import (
@@ -32,6 +36,8 @@ func main() {
 	c := flag.Int("c", 4, "concurrent workers")
 	deadline := flag.Duration("deadline", 60*time.Second, "stop after this long whatever happened")
 	hold := flag.Int("hold", 0, "open this many logged-in connections and hold them until stdin closes")
+	pull := flag.Int("pull", 0, "rows per query of the stand-in's bulk rowset to read, -n queries")
+	width := flag.Int("width", 1000, "with -pull: bytes per row")
 	flag.Parse()
 	if *port == 0 || *ca == "" {
 		fmt.Fprintln(os.Stderr, "usage: logins -port P -ca FILE [-n N] [-c C]")
@@ -51,6 +57,10 @@ func main() {
 	defer cancel()
 	if *hold > 0 {
 		holdConnections(ctx, connector, *hold, *c)
+		return
+	}
+	if *pull > 0 {
+		pullRows(ctx, connector, *pull, *width, *n)
 		return
 	}
 	var next, failures int64
@@ -143,4 +153,43 @@ func holdConnections(ctx context.Context, connector *mssql.Connector, n, c int) 
 		}
 	}
 	db.Close()
+}
+
+// pullRows reads the stand-in's bulk rowset `queries` times over one connection.
+func pullRows(ctx context.Context, connector *mssql.Connector, rows, width, queries int) {
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "login:", err)
+		os.Exit(1)
+	}
+	var total, bytes int64
+	start := time.Now()
+	for q := 0; q < queries; q++ {
+		r, err := db.QueryContext(ctx, "EXEC tlslab_bulk_rows @rows, @width",
+			sql.Named("rows", rows), sql.Named("width", width))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "query:", err)
+			os.Exit(1)
+		}
+		var n int64
+		var payload []byte
+		for r.Next() {
+			if err := r.Scan(&n, &payload); err != nil {
+				fmt.Fprintln(os.Stderr, "scan:", err)
+				os.Exit(1)
+			}
+			total++
+			bytes += int64(len(payload))
+		}
+		if err := r.Err(); err != nil {
+			fmt.Fprintln(os.Stderr, "rows:", err)
+			os.Exit(1)
+		}
+		r.Close()
+	}
+	secs := time.Since(start).Seconds()
+	json.NewEncoder(os.Stdout).Encode(map[string]any{"rows": total, "bytes": bytes,
+		"seconds": secs, "mib_s": float64(bytes) / (1 << 20) / secs})
 }

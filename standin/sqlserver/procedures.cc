@@ -246,12 +246,68 @@ void reset_session(SessionState& s, tds::TokenWriter& out, bool keep_transaction
     s.last_row_count = 0;
 }
 
+// tlslab_bulk_rows: the stand-in's one data source, for pulling a big result set through the
+// proxy (scripts/bench): @rows rows of (n INT, payload VARCHAR(@width)), n counting from 1 and
+// payload @width 'x' characters. Bounded: @rows 0 to kMaxBulkRows, @width 1 to 8000, and the
+// rowset at most kMaxBulkBytes of payload (the response is built in memory). Out of bounds:
+// error 50000, as a RAISERROR in a user procedure would give.
+constexpr std::int64_t kMaxBulkRows = 10'000'000;
+constexpr std::int64_t kMaxBulkBytes = std::int64_t{256} * 1024 * 1024;
+constexpr std::int32_t kDefaultBulkRows = 1000;
+constexpr std::int32_t kDefaultBulkWidth = 100;
+
+ProcedureResult tlslab_bulk_rows(const std::vector<ProcedureArg>& args, ProcedureEnv& env) {
+    Binder b{args};
+    const ProcedureArg* rows_arg = b.get("@rows", 0);
+    const ProcedureArg* width_arg = b.get("@width", 1);
+    auto number = [](const ProcedureArg* a, std::int32_t fallback) -> std::optional<std::int64_t> {
+        if (a == nullptr || a->is_default || tds::is_null(a->value.value)) {
+            return fallback;
+        }
+        if (const auto* n = std::get_if<std::int64_t>(&a->value.value)) {
+            return *n;
+        }
+        return std::nullopt;
+    };
+    auto rows = number(rows_arg, kDefaultBulkRows);
+    auto width = number(width_arg, kDefaultBulkWidth);
+    ProcedureResult r;
+    if (!rows || !width || *rows < 0 || *rows > kMaxBulkRows || *width < 1 || *width > 8000 ||
+        *rows * *width > kMaxBulkBytes) {
+        write_error(env, SqlError{50000, 1, 16,
+                                  "tlslab_bulk_rows: @rows must be a number from 0 to 10000000 "
+                                  "and @width from 1 to 8000, with @rows * @width at most "
+                                  "268435456 (256 MiB)",
+                                  ErrorScope::Batch});
+        r.status = -6;
+        return r;
+    }
+    std::vector<tds::Column> columns{
+        {"n", tds::int_type()}, {"payload", tds::varchar_type(static_cast<std::uint32_t>(*width))}};
+    env.out.col_metadata(columns);
+    std::vector<tds::Value> row{tds::Value{std::int64_t{0}},
+                                tds::Value{std::string(static_cast<std::size_t>(*width), 'x')}};
+    for (std::int64_t i = 1; i <= *rows; ++i) {
+        row[0] = tds::Value{i};
+        env.out.row(columns, row);
+    }
+    std::uint16_t status =
+        env.session.option(option_bit::kNoCount) ? ds::kMore : ds::kMore | ds::kCount;
+    env.out.done(status, tds::cur_cmd::kSelect, static_cast<std::uint64_t>(*rows),
+                 tds::token::kDoneInProc);
+    env.session.last_row_count = *rows;
+    r.note = "tlslab_bulk_rows: " + std::to_string(*rows) + " rows of " + std::to_string(*width) +
+             " bytes";
+    return r;
+}
+
 ProcedureResult call_procedure(const std::string& name, const std::vector<ProcedureArg>& args,
                                ProcedureEnv& env) {
     static const std::pair<std::string_view, Procedure> kProcedures[] = {
-        {"sp_executesql", sp_executesql}, {"sp_prepare", sp_prepare},
-        {"sp_prepexec", sp_prepexec},     {"sp_execute", sp_execute},
-        {"sp_unprepare", sp_unprepare},   {"sp_reset_connection", sp_reset_connection},
+        {"sp_executesql", sp_executesql},       {"sp_prepare", sp_prepare},
+        {"sp_prepexec", sp_prepexec},           {"sp_execute", sp_execute},
+        {"sp_unprepare", sp_unprepare},         {"sp_reset_connection", sp_reset_connection},
+        {"tlslab_bulk_rows", tlslab_bulk_rows},
     };
     for (auto [n, proc] : kProcedures) {
         if (iequals(n, name)) {

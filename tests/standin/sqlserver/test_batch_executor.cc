@@ -569,6 +569,43 @@ TEST_CASE("executor: SET NOEXEC ON compiles without running", "[standin][executo
 
 // --- EXEC ------------------------------------------------------------------------------------
 
+TEST_CASE("executor: EXEC tlslab_bulk_rows, the stand-in's bulk rowset, and its bounds",
+          "[standin][executor][exec][bulk]") {
+    auto s = new_session();
+    auto r = run_batch(s, "EXEC tlslab_bulk_rows @rows = 3, @width = 5");
+    CHECK(r.shape() == "COLMETADATA ROW ROW ROW DONEINPROC RETURNSTATUS DONEPROC DONE");
+    auto rows = r.rows();
+    REQUIRE(rows.size() == 3);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        CHECK(text(rows[i][0]) == std::to_string(i + 1));
+        CHECK(text(rows[i][1]) == "xxxxx");
+    }
+    auto d = r.dones();
+    CHECK(d[0].status == (ds::kMore | ds::kCount));
+    CHECK(d[0].row_count == 3);
+    CHECK(r.all(tds::token::kReturnStatus)[0]->return_status == 0);
+    SECTION("positional, and the defaults: 1000 rows of 100 bytes") {
+        CHECK(run_batch(s, "EXEC tlslab_bulk_rows 2, 8000").rows().size() == 2);
+        auto dflt = run_batch(s, "EXEC tlslab_bulk_rows");
+        REQUIRE(dflt.rows().size() == 1000);
+        CHECK(text(dflt.rows()[999][1]).size() == 100);
+        CHECK(run_batch(s, "EXEC tlslab_bulk_rows 0").rows().empty());
+    }
+    SECTION("out of bounds: error 50000, no rowset, the session goes on") {
+        for (const char* sql :
+             {"EXEC tlslab_bulk_rows -1", "EXEC tlslab_bulk_rows 10, 0",
+              "EXEC tlslab_bulk_rows 10, 8001", "EXEC tlslab_bulk_rows 10000000, 8000",
+              "EXEC tlslab_bulk_rows 10000001, 1", "EXEC tlslab_bulk_rows 'many'"}) {
+            auto bad = run_batch(s, sql);
+            INFO(sql);
+            REQUIRE(bad.errors().size() == 1);
+            CHECK(bad.errors()[0].number == 50000);
+            CHECK(bad.rows().empty());
+        }
+        CHECK(text(run_batch(s, "SELECT 7").rows()[0][0]) == "7");
+    }
+}
+
 TEST_CASE("executor: EXEC sp_executesql in a batch", "[standin][executor][exec]") {
     auto s = new_session();
     auto r = run_batch(s, "EXEC sp_executesql N'SELECT @p * 2', N'@p int', @p = 21");
