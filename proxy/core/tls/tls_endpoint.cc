@@ -190,11 +190,30 @@ void TlsEndpoint::feed_ciphertext(std::span<const std::uint8_t> bytes) {
     }
     if (!bytes.empty()) {
         BIO_write(rbio_, bytes.data(), static_cast<int>(bytes.size()));
+        step_bytes_ += bytes.size();
     }
 }
 
+namespace {
+// Blocks per loop thread that bytes pass through on their way out of OpenSSL (never zeroed per
+// call): one for the ciphertext drain() reads, one for the plaintext a record holds (drain()
+// runs while that is still to be copied).
+enum class Scratch { Ciphertext, Plaintext };
+std::span<std::uint8_t> scratch(Scratch which) {
+    thread_local std::array<std::uint8_t, kRecordPlaintextMax> ciphertext;
+    thread_local std::array<std::uint8_t, kRecordPlaintextMax> plaintext;
+    switch (which) {
+    case Scratch::Ciphertext:
+        return ciphertext;
+    case Scratch::Plaintext:
+        return plaintext;
+    }
+    return ciphertext;
+}
+} // namespace
+
 void TlsEndpoint::drain() {
-    std::array<std::uint8_t, 16384> buf{};
+    auto buf = scratch(Scratch::Ciphertext);
     while (BIO_ctrl_pending(wbio_) > 0) {
         int n = BIO_read(wbio_, buf.data(), static_cast<int>(buf.size()));
         if (n <= 0) {
@@ -202,7 +221,9 @@ void TlsEndpoint::drain() {
         }
         ciphertext_out_.insert(ciphertext_out_.end(), buf.begin(), buf.begin() + n);
     }
-    release_empty_bios();
+    if (std::exchange(step_bytes_, 0) < kStreamingBytes) {
+        release_empty_bios();
+    }
 }
 
 void TlsEndpoint::release_empty_bios() {
@@ -263,7 +284,7 @@ bool TlsEndpoint::read_one_record() {
     if (state_ != TlsState::Established) {
         return false;
     }
-    std::vector<std::uint8_t> buf(kRecordPlaintextMax);
+    auto buf = scratch(Scratch::Plaintext);
     ERR_clear_error();
     int n = SSL_read(ssl_.get(), buf.data(), static_cast<int>(buf.size()));
     int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), n);
@@ -285,6 +306,7 @@ void TlsEndpoint::write_plaintext(std::span<const std::uint8_t> bytes) {
         return;
     }
     ERR_clear_error();
+    step_bytes_ += bytes.size();
     int n = SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size()));
     int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), n);
     drain();

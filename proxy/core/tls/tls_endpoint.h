@@ -102,11 +102,15 @@ class TlsEndpoint {
 
     certs::SslPtr ssl_;
     // A memory BIO holding more than this is replaced by a fresh one once empty (a fresh BIO
-    // holds no data buffer; the swap costs two small allocations).
+    // holds no data buffer; the swap costs two small allocations, and freeing the old buffer
+    // cleanses it) -- but only once the traffic is quiet: while bytes stream (a step that moved
+    // at least kStreamingBytes), the buffers are kept for the next record.
     static constexpr std::size_t kKeptBioBytes = 0;
+    static constexpr std::size_t kStreamingBytes = 2048;
     void release_empty_bios();
-    BIO* rbio_ = nullptr; // owned by ssl_ after SSL_set_bio: borrowed here
-    BIO* wbio_ = nullptr; // likewise
+    std::size_t step_bytes_ = 0; // bytes fed or written since the last drain
+    BIO* rbio_ = nullptr;        // owned by ssl_ after SSL_set_bio: borrowed here
+    BIO* wbio_ = nullptr;        // likewise
     TlsRole role_;
     TlsState state_ = TlsState::Handshaking;
     bool handshake_done_ = false;
