@@ -114,6 +114,12 @@ void Session::run(Actions actions) {
     for (auto& a : actions) {
         if (auto* send_action = std::get_if<action::Send>(&a)) {
             send(send_action->side, std::move(send_action->bytes));
+        } else if (auto* relay = std::get_if<action::Relay>(&a)) {
+            if (received_.empty()) {
+                log(LogLevel::Error, "a relay outside a read: nothing to relay (a machine bug)");
+            } else {
+                write(relay->side, received_, nullptr);
+            }
         } else if (auto* close_action = std::get_if<action::Close>(&a)) {
             reset_client_ = close_action->reset;
             begin_close(close_action->flush && !close_action->reset);
@@ -166,7 +172,9 @@ void Session::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     if (nread > 0) {
         auto bytes = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(buf->base),
                                                    static_cast<std::size_t>(nread));
+        self->received_ = bytes;
         self->dispatch(event::BytesReceived{c->side, bytes});
+        self->received_ = {};
         return;
     }
     if (nread == 0) {
@@ -180,26 +188,54 @@ void Session::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 }
 
 void Session::send(Side side, std::vector<std::uint8_t> bytes) {
+    write(side, bytes, &bytes);
+}
+
+void Session::write(Side side, std::span<const std::uint8_t> bytes,
+                    std::vector<std::uint8_t>* owned) {
     Conn& c = conn(side);
     if (!c.open || bytes.empty()) {
         return;
     }
-    auto* req = new WriteReq{uv_write_t{}, std::move(bytes), &c};
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()),
-                               static_cast<unsigned>(req->bytes.size()));
-    req->req.data = req;
-    int rc = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&c.tcp), &buf, 1, on_write);
-    if (rc != 0) {
-        delete req;
-        std::string why = "write to " + std::string(to_string(side)) + " failed: " + uv_message(rc);
-        log(LogLevel::Warn, why);
-        // Through close(), so the machine hears Stopping and emits the session's record: a bare
-        // begin_close lost it. uv_write fails at once with EPIPE on a side already shut down
-        // (HalfClose); under scripts/soak's load every such PostgreSQL session had no record.
-        close(why);
-        return;
+    auto* stream = reinterpret_cast<uv_stream_t*>(&c.tcp);
+    std::string why;
+    if (uv_stream_get_write_queue_size(stream) == 0 && !c.shutdown_sent) {
+        // Nothing queued before these bytes: the socket takes what it can now.
+        uv_buf_t now = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
+                                   static_cast<unsigned>(bytes.size()));
+        int n = uv_try_write(stream, &now, 1);
+        if (n == static_cast<int>(bytes.size())) {
+            return;
+        }
+        if (n > 0) {
+            bytes = bytes.subspan(static_cast<std::size_t>(n));
+            owned = nullptr; // what is left is copied
+        } else if (n != UV_EAGAIN) {
+            why = "write to " + std::string(to_string(side)) + " failed: " + uv_message(n);
+        }
     }
-    update_reading();
+    if (why.empty()) {
+        auto* req =
+            new WriteReq{uv_write_t{},
+                         owned != nullptr ? std::move(*owned)
+                                          : std::vector<std::uint8_t>(bytes.begin(), bytes.end()),
+                         &c};
+        uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()),
+                                   static_cast<unsigned>(req->bytes.size()));
+        req->req.data = req;
+        int rc = uv_write(&req->req, stream, &buf, 1, on_write);
+        if (rc == 0) {
+            update_reading();
+            return;
+        }
+        delete req;
+        why = "write to " + std::string(to_string(side)) + " failed: " + uv_message(rc);
+    }
+    log(LogLevel::Warn, why);
+    // Through close(), so the machine hears Stopping and emits the session's record: a bare
+    // begin_close lost it. uv_write fails at once with EPIPE on a side already shut down
+    // (HalfClose); under scripts/soak's load every such PostgreSQL session had no record.
+    close(why);
 }
 
 void Session::on_write(uv_write_t* req, int status) {

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <uv.h>
@@ -123,6 +124,10 @@ class Session {
     void dispatch(const Event& event);
     void run(Actions actions);
     void send(Side side, std::vector<std::uint8_t> bytes);
+    // write: `bytes` to `side`: straight to the socket when nothing is queued before them
+    // (uv_try_write: no request, no copy), the rest queued (owned: `bytes` is moved into the
+    // request when given as a vector, else copied).
+    void write(Side side, std::span<const std::uint8_t> bytes, std::vector<std::uint8_t>* owned);
     Conn& conn(Side side) { return side == Side::Client ? client_ : server_; }
     void begin_close(bool flush);
     void close_handles();
@@ -139,6 +144,7 @@ class Session {
     std::optional<sockaddr_storage> upstream_local_; // our end of the upstream connection
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     std::unique_ptr<Machine> machine_;
+    std::span<const std::uint8_t> received_; // the read being dispatched (action::Relay)
     SessionHooks hooks_;
     uv_connect_t connect_req_{};
     bool reset_client_ = false;

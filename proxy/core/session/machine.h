@@ -55,6 +55,12 @@ struct Send {
     Side side;
     std::vector<std::uint8_t> bytes;
 };
+// Relay: the bytes of the BytesReceived being handled go to `side` unchanged. The shell writes
+// them from its read buffer (no copy while the socket takes them at once); only valid in answer
+// to a BytesReceived.
+struct Relay {
+    Side side;
+};
 struct Close { // end the whole session
     std::string reason;
     bool flush = true;  // write what is queued first (e.g. an error or an alert)
@@ -88,9 +94,9 @@ struct Message { // something said after login (--record-messages)
 };
 } // namespace action
 
-using Action =
-    std::variant<action::Send, action::Close, action::StartTimer, action::CancelTimer, action::Log,
-                 action::ConnectUpstream, action::HalfClose, action::Record, action::Message>;
+using Action = std::variant<action::Send, action::Relay, action::Close, action::StartTimer,
+                            action::CancelTimer, action::Log, action::ConnectUpstream,
+                            action::HalfClose, action::Record, action::Message>;
 using Actions = std::vector<Action>;
 
 class Machine {

@@ -25,7 +25,7 @@ void PassthroughAdapter::on_client_bytes(SessionContext& ctx, std::span<const st
                                 : *first == 0x16 ? "tds8"
                                                  : "unknown";
     }
-    ctx.send(Side::Server, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+    ctx.relay(Side::Server, bytes);
 }
 
 void PassthroughAdapter::on_server_bytes(SessionContext& ctx, std::span<const std::uint8_t> bytes) {
@@ -37,7 +37,7 @@ void PassthroughAdapter::on_server_bytes(SessionContext& ctx, std::span<const st
     } else {
         observer_.on_server(bytes);
     }
-    ctx.send(Side::Client, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+    ctx.relay(Side::Client, bytes);
 }
 
 bool PassthroughAdapter::has_login() const {

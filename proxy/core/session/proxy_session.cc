@@ -93,6 +93,7 @@ Actions ProxySession::handle(const Event& event) {
                                    "cannot connect to the server: " + e.reason, false);
                    },
                    [&](const event::BytesReceived& e) {
+                       ctx_.set_received(e.bytes); // what an action::Relay may refer to
                        switch (e.side) {
                        case Side::Client:
                            on_client_bytes(e.bytes);
@@ -101,6 +102,7 @@ Actions ProxySession::handle(const Event& event) {
                            on_server_bytes(e.bytes);
                            break;
                        }
+                       ctx_.set_received({});
                    },
                    [&](const event::PeerClosed& e) { on_closed(e.side, e.detail); },
                    [&](const event::TimerFired& e) { on_timer(e.timer); },

@@ -63,6 +63,19 @@ void SessionContext::send(Side side, std::vector<std::uint8_t> bytes) {
     actions_.push_back(action::Send{side, std::move(bytes)});
 }
 
+void SessionContext::relay(Side side, std::span<const std::uint8_t> bytes) {
+    if (bytes.empty()) {
+        return;
+    }
+    bool whole_event = bytes.data() == received_.data() && bytes.size() == received_.size();
+    if (!whole_event || (side == Side::Server && !connected_)) {
+        send(side, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+        return;
+    }
+    (side == Side::Client ? record_.bytes_to_client : record_.bytes_to_server) += bytes.size();
+    actions_.push_back(action::Relay{side});
+}
+
 void SessionContext::set_connected() {
     connected_ = true;
     send(Side::Server, std::exchange(held_for_server_, {}));

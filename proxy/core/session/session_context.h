@@ -113,6 +113,11 @@ class SessionContext {
     bool finishing() const { return finish_.has_value(); }
 
     void send(Side side, std::vector<std::uint8_t> bytes);
+    // relay: `bytes` go to `side` unchanged. When they are exactly the BytesReceived being
+    // handled (set_received), without a copy (action::Relay); otherwise, and while the upstream
+    // is not connected, as send() does.
+    void relay(Side side, std::span<const std::uint8_t> bytes);
+    void set_received(std::span<const std::uint8_t> bytes) { received_ = bytes; }
     void log(LogLevel level, std::string text);
     void message(std::string kind, bool from_client, std::string text,
                  std::optional<std::uint32_t> number = {},
@@ -160,6 +165,7 @@ class SessionContext {
     ProxySettings settings_;
     SessionRecord record_;
     Actions actions_;
+    std::span<const std::uint8_t> received_; // the BytesReceived being handled (relay)
     bool connected_ = false;
     bool login_seen_ = false;
     std::vector<std::uint8_t> held_for_server_; // before the upstream is connected

@@ -199,11 +199,16 @@ struct MyChain {
         }
     }
 
-    void run_proxy(proxy::Actions acts) {
+    // received: the bytes of the BytesReceived that `acts` answer (what an action::Relay sends).
+    void run_proxy(proxy::Actions acts, std::span<const std::uint8_t> received = {}) {
         for (auto& a : acts) {
             if (auto* s = std::get_if<proxy::action::Send>(&a)) {
                 auto& to = s->side == proxy::Side::Client ? to_client : to_server;
                 to.insert(to.end(), s->bytes.begin(), s->bytes.end());
+            } else if (auto* relay = std::get_if<proxy::action::Relay>(&a)) {
+                REQUIRE_FALSE(received.empty());
+                auto& to = relay->side == proxy::Side::Client ? to_client : to_server;
+                to.insert(to.end(), received.begin(), received.end());
             } else if (std::holds_alternative<proxy::action::Close>(a)) {
                 proxy_closed = true;
             } else if (auto* r = std::get_if<proxy::action::Record>(&a)) {
@@ -230,12 +235,12 @@ struct MyChain {
     }
     void to_proxy(proxy::Side side, std::span<const std::uint8_t> bytes) {
         if (!drip) {
-            run_proxy(proxy_session->handle(proxy::event::BytesReceived{side, bytes}));
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{side, bytes}), bytes);
             return;
         }
         for (std::size_t i = 0; i < bytes.size() && !proxy_closed; ++i) {
-            run_proxy(
-                proxy_session->handle(proxy::event::BytesReceived{side, bytes.subspan(i, 1)}));
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{side, bytes.subspan(i, 1)}),
+                      bytes.subspan(i, 1));
         }
     }
 

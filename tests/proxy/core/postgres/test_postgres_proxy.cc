@@ -94,11 +94,16 @@ struct PgChain {
         run_server(server->handle(proxy::event::Started{}));
     }
 
-    void run_proxy(proxy::Actions acts) {
+    // received: the bytes of the BytesReceived that `acts` answer (what an action::Relay sends).
+    void run_proxy(proxy::Actions acts, std::span<const std::uint8_t> received = {}) {
         for (auto& a : acts) {
             if (auto* s = std::get_if<proxy::action::Send>(&a)) {
                 auto& to = s->side == proxy::Side::Client ? to_client : to_server;
                 to.insert(to.end(), s->bytes.begin(), s->bytes.end());
+            } else if (auto* relay = std::get_if<proxy::action::Relay>(&a)) {
+                REQUIRE_FALSE(received.empty());
+                auto& to = relay->side == proxy::Side::Client ? to_client : to_server;
+                to.insert(to.end(), received.begin(), received.end());
             } else if (std::holds_alternative<proxy::action::Close>(a)) {
                 proxy_closed = true;
             } else if (auto* r = std::get_if<proxy::action::Record>(&a)) {
@@ -146,7 +151,8 @@ struct PgChain {
         }
         if (!c2p.empty() && !proxy_closed) {
             moved = true;
-            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, c2p}));
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, c2p}),
+                      c2p);
         }
         auto p2s = std::exchange(to_server, {});
         if (!p2s.empty() && !server_closed) {
@@ -156,7 +162,8 @@ struct PgChain {
         auto s2p = std::exchange(to_proxy_from_server, {});
         if (!s2p.empty() && !proxy_closed) {
             moved = true;
-            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Server, s2p}));
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Server, s2p}),
+                      s2p);
         }
         auto p2c = std::exchange(to_client, {});
         if (!p2c.empty()) {

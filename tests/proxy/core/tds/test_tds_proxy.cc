@@ -63,11 +63,16 @@ struct Chain {
         run_server(server->handle(proxy::event::Started{}));
     }
 
-    void run_proxy(proxy::Actions acts) {
+    // received: the bytes of the BytesReceived that `acts` answer (what an action::Relay sends).
+    void run_proxy(proxy::Actions acts, std::span<const std::uint8_t> received = {}) {
         for (auto& a : acts) {
             if (auto* s = std::get_if<proxy::action::Send>(&a)) {
                 auto& to = s->side == proxy::Side::Client ? to_client : to_server;
                 to.insert(to.end(), s->bytes.begin(), s->bytes.end());
+            } else if (auto* relay = std::get_if<proxy::action::Relay>(&a)) {
+                REQUIRE_FALSE(received.empty());
+                auto& to = relay->side == proxy::Side::Client ? to_client : to_server;
+                to.insert(to.end(), received.begin(), received.end());
             } else if (auto* c = std::get_if<proxy::action::Close>(&a)) {
                 proxy_closed = true;
                 proxy_reset = c->reset;
@@ -108,7 +113,8 @@ struct Chain {
         auto c2p = client.take_output();
         if (!c2p.empty() && !proxy_closed) {
             moved = true;
-            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, c2p}));
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, c2p}),
+                      c2p);
         }
         auto p2s = std::exchange(to_server, {});
         if (!p2s.empty() && !server_closed) {
@@ -118,7 +124,8 @@ struct Chain {
         auto s2p = std::exchange(to_proxy_from_server, {});
         if (!s2p.empty() && !proxy_closed) {
             moved = true;
-            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Server, s2p}));
+            run_proxy(proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Server, s2p}),
+                      s2p);
         }
         auto p2c = std::exchange(to_client, {});
         if (!p2c.empty()) {
@@ -366,6 +373,47 @@ TEST_CASE("passthrough relays bytes untouched and still records the PRELOGIN and
     CHECK(r.protocol == "tds7");
 }
 
+TEST_CASE("passthrough forwards a read with action::Relay (no copy), counted in the record; bytes "
+          "held until the server is connected go as a Send",
+          "[core][proxy][relay]") {
+    Chain c(lab().runtime("passthrough"), proxy::ServeEncryption::Force,
+            support::test_pki().client_trusting.get());
+    auto kinds = [](const proxy::Actions& acts) {
+        std::string out;
+        for (const auto& a : acts) {
+            if (const auto* s = std::get_if<proxy::action::Send>(&a)) {
+                out += std::string(s->side == proxy::Side::Server ? "send>server" : "send>client") +
+                       "(" + std::to_string(s->bytes.size()) + ") ";
+            } else if (const auto* r = std::get_if<proxy::action::Relay>(&a)) {
+                out += r->side == proxy::Side::Server ? "relay>server " : "relay>client ";
+            }
+        }
+        return out;
+    };
+    const std::vector<std::uint8_t> first{
+        0x12}; // the first byte of a PRELOGIN, before the server is there
+    auto acts = c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, first});
+    CHECK(kinds(acts).empty());
+    acts = c.proxy_session->handle(proxy::event::Connected{});
+    CHECK(kinds(acts) == "send>server(1) "); // held, so copied once
+    const std::vector<std::uint8_t> rest{0x01, 0x00, 0x08, 0x00, 0x00, 0x01, 0x00};
+    acts = c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, rest});
+    CHECK(kinds(acts) == "relay>server ");
+    const std::vector<std::uint8_t> later{0xAA, 0xBB};
+    acts = c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, later});
+    CHECK(kinds(acts) == "relay>server ");
+    const std::vector<std::uint8_t> answer{0x04, 0x01, 0x00, 0x08};
+    acts = c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Server, answer});
+    CHECK(kinds(acts) == "relay>client ");
+    c.run_proxy(c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
+    c.run_proxy(c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Server, ""}));
+    REQUIRE_FALSE(c.records.empty());
+    CHECK(c.record().bytes_to_server == 10);
+    CHECK(c.record().bytes_to_client == 4);
+    CHECK(c.record().bytes_from_client == 10);
+    CHECK(c.record().bytes_from_server == 4);
+}
+
 TEST_CASE("the server cannot be reached: upstream-failed", "[core][proxy]") {
     Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, false);
     c.client.send_prelogin(support::client_prelogin(0x01));
@@ -404,9 +452,9 @@ TEST_CASE("bytes that are not TDS are relayed untouched as protocol unknown", "[
     Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force);
     c.step(); // connect
     const std::string get = "GET / HTTP/1.1\r\n\r\n";
-    c.run_proxy(c.proxy_session->handle(proxy::event::BytesReceived{
-        proxy::Side::Client,
-        std::span(reinterpret_cast<const std::uint8_t*>(get.data()), get.size())}));
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(get.data()), get.size());
+    c.run_proxy(c.proxy_session->handle(proxy::event::BytesReceived{proxy::Side::Client, bytes}),
+                bytes);
     CHECK(std::string(c.to_server.begin(), c.to_server.end()) == get);
     c.run_proxy(c.proxy_session->handle(proxy::event::PeerClosed{proxy::Side::Client, ""}));
     CHECK(c.record().protocol == "unknown");
