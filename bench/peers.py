@@ -9,6 +9,9 @@ the machine hits every peer alike), printed as medians with the ratios that matt
                                with 1 and 2 threads (tlslab --threads; haproxy nbthread; bind ssl
                                alpn tds/8.0 -> server ssl alpn tds/8.0)
   proxy CPU per MITM login     the proxy process's utime + stime over the round / logins
+  PG direct-SSL MITM logins/s  8 pgx clients, sslnegotiation=direct (PostgreSQL 17: TLS first,
+                               ALPN postgresql), verify-full, SCRAM-SHA-256; haproxy with alpn
+                               postgresql on both sides, as for TDS 8.0; and proxy CPU per login
   MITM result set              go-mssqldb reads the stand-in's bulk rowset (EXEC tlslab_bulk_rows,
                                rows of 8000 bytes) over one TDS 8.0 connection: MiB/s, and the
                                proxy's CPU seconds per GiB
@@ -18,7 +21,7 @@ the machine hits every peer alike), printed as medians with the ratios that matt
   64-byte ping-pong RTT        the proxy pinned to one core, client and echo server to the
                                other; the median RTT added to the direct path
 
-Usage: peers.py --tlslab BIN --logins BIN [--rounds N] [--quick]. Prints figures, asserts
+Usage: peers.py --tlslab BIN --logins BIN --pglogins BIN [--rounds N] [--quick]. Prints figures, asserts
 nothing. Every load is bounded in count and time; ports are chosen at run time.
 """
 from __future__ import annotations
@@ -106,8 +109,8 @@ def wait_port(port: int, bound: float = 15):
 class Lab:
     """The processes every row shares, and how to start a fresh proxy of each peer."""
 
-    def __init__(self, tlslab: str, logins: str, work: Path):
-        self.tlslab, self.logins, self.work = tlslab, logins, work
+    def __init__(self, tlslab: str, logins: str, pglogins: str, work: Path):
+        self.tlslab, self.logins, self.pglogins, self.work = tlslab, logins, pglogins, work
         self.state = work / "state"
         self.ca = work / "ca.pem"
         self.procs: list[Proc] = []
@@ -143,14 +146,18 @@ class Lab:
 
     def tlslab_proxy(self, upstream: int, scenario: str, threads: int, cpu: str | None = None,
                      extra: tuple[str, ...] = ()) -> Proc:
+        """tlslab proxy in front of `upstream` (its protocol told apart by the first bytes)."""
         return self.tlslab_proc(f"tlslab-proxy-{threads}t", "proxy", "--upstream",
                                 f"127.0.0.1:{upstream}", "--upstream-ca", str(self.ca),
                                 "--scenario", scenario, "--threads", str(threads), *extra, cpu=cpu)
 
-    def haproxy(self, upstream: int, threads: int, tls: bool, cpu: str | None = None) -> Proc:
+    def haproxy(self, upstream: int, threads: int, tls: bool, cpu: str | None = None,
+                alpn: str = "tds/8.0") -> Proc:
         port = free_port()
-        bind_tls = f" ssl crt {self.leaf} alpn tds/8.0" if tls else ""
-        server_tls = " ssl verify none alpn tds/8.0" if tls else ""
+        bind_tls = f" ssl crt {self.leaf} alpn {alpn}" if tls else ""
+        # The same work as tlslab with --upstream-ca: the server's chain and name verified.
+        server_tls = (f" ssl verify required ca-file {self.ca} verifyhost localhost"
+                      f" sni str(localhost) alpn {alpn}") if tls else ""
         cfg = self.work / f"haproxy-{port}.cfg"
         cfg.write_text(f"""global
     nbthread {threads}
@@ -184,6 +191,17 @@ def login_round(lab: Lab, port: int, n: int, c: int) -> dict:
                           "strict", "-n", str(n), "-c", str(c), "-deadline", "120s"],
                          check=True, capture_output=True, text=True, timeout=180)
     return json.loads(out.stdout)
+
+
+def pg_login_round(lab: Lab, port: int, n: int, c: int) -> dict:
+    out = subprocess.run([lab.pglogins, "-port", str(port), "-ca", str(lab.ca), "-sslnegotiation",
+                          "direct", "-channel-binding", "disable", "-n", str(n), "-c", str(c),
+                          "-deadline", "120s"],
+                         check=True, capture_output=True, text=True, timeout=180)
+    r = json.loads(out.stdout)
+    if r.get("failures"):
+        raise SystemExit(f"peers: PostgreSQL logins through {port} failed: {r.get('first_error')}")
+    return r
 
 
 def bulk_round(lab: Lab, port: int, rows: int, queries: int) -> dict:
@@ -294,9 +312,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tlslab", required=True)
     ap.add_argument("--logins", required=True, help="the bench-logins binary (go-mssqldb)")
+    ap.add_argument("--pglogins", required=True, help="the bench-pglogins binary (pgx)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
-    ap.add_argument("--only", default="logins,bulk,memory,passthrough,relay,pingpong")
+    ap.add_argument("--only", default="logins,pg,bulk,memory,passthrough,relay,pingpong")
     a = ap.parse_args()
     if not shutil.which("haproxy") or not shutil.which("iperf3"):
         raise SystemExit("peers: haproxy and iperf3 are needed (scripts/setup --bench installs them)")
@@ -312,7 +331,7 @@ def main():
     iperf_s = 2 if a.quick else 5
     pings = 2000 if a.quick else 20000
     work = Path(tempfile.mkdtemp(prefix="tlslab-peers-"))
-    lab = Lab(a.tlslab, a.logins, work)
+    lab = Lab(a.tlslab, a.logins, a.pglogins, work)
     peers = ["direct", "tlslab-1t", "tlslab-2t", "haproxy-1t", "haproxy-2t"]
     print(f"tlslab against haproxy {haproxy_version()}, {os.cpu_count()} cores, "
           f"{a.rounds} alternating rounds, medians")
@@ -346,6 +365,35 @@ def main():
                   f"1 thread each: {ratio1:.2f}x; CPU per login goal <= 1.0 ms")
             for p in proxies.values():
                 p.stop()
+        if "pg" in only:
+            # PostgreSQL 17 direct SSL (TLS first, ALPN postgresql), the same MITM shape as TDS
+            # 8.0: pgx verify-full, SCRAM-SHA-256 without channel binding (bound to the proxy's
+            # certificate the stand-in refuses the login: the defence working, not a cost).
+            pg = lab.tlslab_proc("serve-pg", "serve", "--protocol", "postgres", "--encryption",
+                                 "force", "--auth", "scram-sha-256", "--no-examples")
+            proxies = {"tlslab-1t": lab.tlslab_proxy(pg.port, "valid", 1),
+                       "tlslab-2t": lab.tlslab_proxy(pg.port, "valid", 2),
+                       "haproxy-1t": lab.haproxy(pg.port, 1, True, alpn="postgresql"),
+                       "haproxy-2t": lab.haproxy(pg.port, 2, True, alpn="postgresql")}
+            rate = {p: [] for p in peers}
+            cpu = {p: [] for p in peers}
+            for _ in range(a.rounds):
+                for p in peers:
+                    port = pg.port if p == "direct" else proxies[p].port
+                    c0 = proxies[p].cpu_seconds() if p in proxies else 0
+                    r = pg_login_round(lab, port, n_logins, 8)
+                    rate[p].append(r["per_second"])
+                    if p in proxies:
+                        cpu[p].append((proxies[p].cpu_seconds() - c0) * 1000 / max(1, r["logins"]))
+            row(f"PG direct-SSL MITM logins/s (8 clients, n={n_logins})",
+                {p: f"{med(rate[p]):.0f}" for p in peers}, peers)
+            row("proxy CPU per PG MITM login (ms)", {p: f"{med(cpu[p]):.2f}" for p in proxies},
+                peers)
+            print(f"  tlslab / haproxy, 2 threads each: "
+                  f"{med(rate['tlslab-2t']) / med(rate['haproxy-2t']):.2f}x logins/s")
+            for p in proxies.values():
+                p.stop()
+            pg.stop()
         if "bulk" in only:
             # A big result set through the TDS 8.0 MITM: go-mssqldb reads the stand-in's bulk
             # rowset (EXEC tlslab_bulk_rows) over one validated connection.

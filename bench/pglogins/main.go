@@ -49,6 +49,7 @@ func main() {
 	ca := flag.String("ca", "", "CA file (PEM) to validate the server with")
 	sslmode := flag.String("sslmode", "verify-full", "pgx sslmode value")
 	channelBinding := flag.String("channel-binding", "prefer", "pgx channel_binding: prefer, disable or require")
+	sslNegotiation := flag.String("sslnegotiation", "postgres", "pgx sslnegotiation: postgres (SSLRequest) or direct (PostgreSQL 17 direct SSL, ALPN postgresql)")
 	n := flag.Int("n", 200, "logins in total")
 	c := flag.Int("c", 4, "concurrent workers")
 	deadline := flag.Duration("deadline", 60*time.Second, "stop after this long whatever happened")
@@ -66,6 +67,7 @@ func main() {
 	q.Set("sslmode", *sslmode)
 	q.Set("sslrootcert", *ca)
 	q.Set("channel_binding", *channelBinding)
+	q.Set("sslnegotiation", *sslNegotiation)
 	u := &url.URL{Scheme: "postgres", User: url.UserPassword("lab", "lab-password"),
 		Host: fmt.Sprintf("%s:%d", *host, *port), Path: "/lab", RawQuery: q.Encode()}
 	connString := u.String()
