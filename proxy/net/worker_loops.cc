@@ -10,6 +10,14 @@ WorkerLoop::WorkerLoop(const SessionRegistry& ids_from) {
     uv_loop_init(&loop_);
     registry_.share_ids_with(ids_from);
     bridge_ = std::make_unique<LoopBridge>(&loop_);
+    // libuv opens a loop's spare descriptor (/dev/null, for running out of descriptors) with the
+    // loop's first TCP handle. Done here, the worker's descriptors are all there from the
+    // start: scripts/soak compares the proxy's descriptors before and after its load.
+    auto* tcp = new uv_tcp_t{};
+    uv_tcp_init(&loop_, tcp);
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    uv_run(&loop_, UV_RUN_NOWAIT);
 }
 
 WorkerLoop::~WorkerLoop() {

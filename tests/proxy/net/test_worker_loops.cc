@@ -2,6 +2,7 @@
 #include <atomic>
 #include <chrono>
 #include <fcntl.h>
+#include <filesystem>
 #include <mutex>
 #include <netinet/in.h>
 #include <set>
@@ -46,6 +47,14 @@ bool closed_by_peer(int fd) {
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
+std::size_t open_descriptors() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        ++n;
+    }
+    return n;
+}
+
 void run_until(uv_loop_t* loop, const std::function<bool()>& done) {
     for (int i = 0; i < 400 && !done(); ++i) { // bounded: fail, never hang
         uv_run(loop, UV_RUN_NOWAIT);
@@ -85,6 +94,8 @@ TEST_CASE("--threads 2: connections alternate between the loops, each session's 
         listener.set_handoffs({{&workers[0], {}}});
         REQUIRE(listener.listen({"127.0.0.1", 0}));
         workers.start();
+        // Every descriptor a worker needs exists once it is made (scripts/soak counts them).
+        std::size_t descriptors_before = open_descriptors();
 
         std::vector<int> clients;
         for (int i = 0; i < 6; ++i) {
@@ -122,6 +133,11 @@ TEST_CASE("--threads 2: connections alternate between the loops, each session's 
             closed += closed_by_peer(fd) ? 1 : 0;
         }
         CHECK(closed == 6);
+        for (int& fd : clients) {
+            ::close(fd);
+            fd = -1;
+        }
+        CHECK(open_descriptors() == descriptors_before);
 
         // A connection handed to a worker that has stopped is closed, and its place given back.
         int late = connect_to(listener.bound_port());
@@ -137,9 +153,6 @@ TEST_CASE("--threads 2: connections alternate between the loops, each session's 
         registry.close_all("test over");
         run_until(&loop, [&] { return registry.size() == 0 && limit->live() == 0; });
         CHECK(limit->live() == 0);
-        for (int fd : clients) {
-            ::close(fd);
-        }
         ::close(late);
         ::close(late2);
         bool closed_listener = false;
