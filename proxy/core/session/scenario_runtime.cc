@@ -183,7 +183,8 @@ std::expected<void, std::string> mint_certificate(ScenarioRuntime& rt, const cer
         return std::unexpected(leaf.error());
     }
     rt.leaf = std::move(*leaf);
-    rt.leaf_info = certs::describe(rt.leaf.cert.get());
+    rt.leaf_info =
+        std::make_shared<const certs::CertificateInfo>(certs::describe(rt.leaf.cert.get()));
     return {};
 }
 

@@ -96,7 +96,8 @@ struct ScenarioRuntime {
     scenarios::Scenario scenario;
     certs::Credential leaf;
     std::vector<certs::X509Ptr> chain; // sent after the leaf
-    certs::CertificateInfo leaf_info;
+    // The leaf described once; every record of a session shown this leaf shares it.
+    std::shared_ptr<const certs::CertificateInfo> leaf_info;
     certs::SslCtxPtr tds7_ctx;     // TLS inside PRELOGIN
     certs::SslCtxPtr tds8_ctx;     // TLS first, ALPN tds/8.0
     certs::SslCtxPtr postgres_ctx; // after SSLRequest or direct, ALPN postgresql (PG 17)

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -152,7 +153,8 @@ struct SessionRecord {
     std::optional<tds::EncryptionMode> upstream_mode;
     TlsObservation client_tls;
     TlsObservation upstream_tls;
-    std::optional<certs::CertificateInfo> certificate_shown;
+    // The scenario runtime's description, shared (a leaf is described once, not per session).
+    std::shared_ptr<const certs::CertificateInfo> certificate_shown;
     std::optional<certs::CertificateInfo> upstream_certificate;
     std::string upstream_verification; // "verified", "not verified", or the failure
     std::uint64_t bytes_from_client = 0;

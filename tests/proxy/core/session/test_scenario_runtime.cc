@@ -247,8 +247,8 @@ TEST_CASE("SQL Server's fallback certificate: no extensions, CN only, serial sig
     CHECK(X509_get_ext_count(cert) == 0);
     CHECK(X509_NAME_entry_count(X509_get_subject_name(cert)) == 1);
     CHECK(common_name(cert) == "SSL_Self_Signed_Fallback");
-    CHECK(positive->leaf_info.subject_alt_names.empty());
-    CHECK(positive->leaf_info.self_signed);
+    CHECK(positive->leaf_info->subject_alt_names.empty());
+    CHECK(positive->leaf_info->self_signed);
     CHECK(EVP_PKEY_get_bits(X509_get0_pubkey(cert)) == 2048);
     CHECK(X509_get_signature_nid(cert) == NID_sha256WithRSAEncryption);
     CHECK_FALSE(serial_is_negative_in_der(cert));
@@ -292,7 +292,7 @@ TEST_CASE("time-bound scenarios: valid for 60 s from minting; re-minted when sta
     CHECK(X509_cmp(fresh->leaf.cert.get(), rt->leaf.cert.get()) != 0);
     CHECK(EVP_PKEY_eq(fresh->leaf.key.get(), rt->leaf.key.get()) == 1);
     CHECK(fresh->tls_ctx.get() != rt->tls_ctx.get());
-    CHECK(fresh->leaf_info.not_after ==
+    CHECK(fresh->leaf_info->not_after ==
           certs::describe(fresh->leaf.cert.get()).not_after); // the record says when
     CHECK(fresh->minted_at >= rt->minted_at);
     check_sent_as_built(*fresh);

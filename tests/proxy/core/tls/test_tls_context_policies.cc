@@ -460,7 +460,7 @@ TEST_CASE("scenario tls: the new TLS scenarios' contexts carry their policies",
         Pair named(rt->tds8_ctx.get(), {.sni = "localhost"});
         named.run();
         REQUIRE(named.client_done);
-        CHECK(named.peer_subject() == rt->leaf_info.subject);
+        CHECK(named.peer_subject() == rt->leaf_info->subject);
     }
     SECTION("sni-unknown: the certificate's own name is refused as SNI") {
         auto rt = lab().runtime("sni-unknown");
