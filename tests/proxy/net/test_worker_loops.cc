@@ -73,7 +73,8 @@ struct Made {
 
 } // namespace
 
-TEST_CASE("--threads 2: connections alternate between the loops, each session's machine is made "
+TEST_CASE("WorkerLoops, as --threads 2: connections alternate between the loops, each session's "
+          "machine is made "
           "on its loop's thread, ids stay unique, and stopping closes the workers' sessions",
           "[net][threads]") {
     uv_loop_t loop{};
