@@ -256,9 +256,15 @@ def hold_raw(proxy: Proc, n: int) -> float:
 
 
 def iperf_round(port: int, seconds: int) -> dict:
-    out = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds), "-J"],
-                         capture_output=True, text=True, timeout=seconds + 30)
-    r = json.loads(out.stdout)
+    # The iperf3 server serves one test at a time and may still be closing the last one: a
+    # refused control connection is tried again (at most 3 times, a second apart).
+    for attempt in range(3):
+        out = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds),
+                              "-J"], capture_output=True, text=True, timeout=seconds + 30)
+        r = json.loads(out.stdout)
+        if "control message" not in r.get("error", "") or attempt == 2:
+            break
+        time.sleep(1.0)
     if "error" in r:
         raise SystemExit(f"peers: iperf3 through port {port}: {r['error']}")
     end = r["end"]["sum_received"]
@@ -299,6 +305,23 @@ def serve_echo(cpu: str | None, work: Path) -> tuple[subprocess.Popen, int]:
 
 
 # ---- report ------------------------------------------------------------------------------------
+
+def alternate(rounds: int, peers: list[str], direct_port: int, proxies: dict[str, Proc],
+              one_round, per: float = 1.0) -> tuple[dict, dict]:
+    """Runs one_round(port) -> (figure, units) for every peer in turn, `rounds` times. Returns
+    each peer's figures and, for the proxies, CPU seconds * per / unit of each round."""
+    figure: dict[str, list[float]] = {p: [] for p in peers}
+    cost: dict[str, list[float]] = {p: [] for p in peers}
+    for _ in range(rounds):
+        for p in peers:
+            port = direct_port if p == "direct" else proxies[p].port
+            c0 = proxies[p].cpu_seconds() if p in proxies else 0
+            value, units = one_round(port)
+            figure[p].append(value)
+            if p in proxies:
+                cost[p].append((proxies[p].cpu_seconds() - c0) * per / max(units, 1e-9))
+    return figure, cost
+
 
 def med(v: list[float]) -> float:
     return statistics.median(v) if v else float("nan")
@@ -346,16 +369,8 @@ def main():
                        "tlslab-2t": lab.tlslab_proxy(serve.port, "valid", 2),
                        "haproxy-1t": lab.haproxy(serve.port, 1, True),
                        "haproxy-2t": lab.haproxy(serve.port, 2, True)}
-            rate: dict[str, list[float]] = {p: [] for p in peers}
-            cpu: dict[str, list[float]] = {p: [] for p in peers}
-            for _ in range(a.rounds):
-                for p in peers:
-                    port = serve.port if p == "direct" else proxies[p].port
-                    c0 = proxies[p].cpu_seconds() if p in proxies else 0
-                    r = login_round(lab, port, n_logins, 8)
-                    rate[p].append(r["per_second"])
-                    if p in proxies:
-                        cpu[p].append((proxies[p].cpu_seconds() - c0) * 1000 / max(1, r["logins"]))
+            rate, cpu = alternate(a.rounds, peers, serve.port, proxies, lambda port: (
+                (r := login_round(lab, port, n_logins, 8))["per_second"], r["logins"]), 1000)
             row(f"TDS 8.0 MITM logins/s (8 clients, n={n_logins})",
                 {p: f"{med(rate[p]):.0f}" for p in peers}, peers)
             row("proxy CPU per MITM login (ms)", {p: f"{med(cpu[p]):.2f}" for p in proxies}, peers)
@@ -375,16 +390,8 @@ def main():
                        "tlslab-2t": lab.tlslab_proxy(pg.port, "valid", 2),
                        "haproxy-1t": lab.haproxy(pg.port, 1, True, alpn="postgresql"),
                        "haproxy-2t": lab.haproxy(pg.port, 2, True, alpn="postgresql")}
-            rate = {p: [] for p in peers}
-            cpu = {p: [] for p in peers}
-            for _ in range(a.rounds):
-                for p in peers:
-                    port = pg.port if p == "direct" else proxies[p].port
-                    c0 = proxies[p].cpu_seconds() if p in proxies else 0
-                    r = pg_login_round(lab, port, n_logins, 8)
-                    rate[p].append(r["per_second"])
-                    if p in proxies:
-                        cpu[p].append((proxies[p].cpu_seconds() - c0) * 1000 / max(1, r["logins"]))
+            rate, cpu = alternate(a.rounds, peers, pg.port, proxies, lambda port: (
+                (r := pg_login_round(lab, port, n_logins, 8))["per_second"], r["logins"]), 1000)
             row(f"PG direct-SSL MITM logins/s (8 clients, n={n_logins})",
                 {p: f"{med(rate[p]):.0f}" for p in peers}, peers)
             row("proxy CPU per PG MITM login (ms)", {p: f"{med(cpu[p]):.2f}" for p in proxies},
@@ -401,16 +408,9 @@ def main():
                        "tlslab-2t": lab.tlslab_proxy(serve.port, "valid", 2),
                        "haproxy-1t": lab.haproxy(serve.port, 1, True),
                        "haproxy-2t": lab.haproxy(serve.port, 2, True)}
-            mib_s: dict[str, list[float]] = {p: [] for p in peers}
-            per_gib: dict[str, list[float]] = {p: [] for p in peers}
-            for _ in range(a.rounds):
-                for p in peers:
-                    port = serve.port if p == "direct" else proxies[p].port
-                    c0 = proxies[p].cpu_seconds() if p in proxies else 0
-                    r = bulk_round(lab, port, bulk_rows, bulk_queries)
-                    mib_s[p].append(r["mib_s"])
-                    if p in proxies:
-                        per_gib[p].append((proxies[p].cpu_seconds() - c0) / (r["bytes"] / 2**30))
+            mib_s, per_gib = alternate(a.rounds, peers, serve.port, proxies, lambda port: (
+                (r := bulk_round(lab, port, bulk_rows, bulk_queries))["mib_s"],
+                r["bytes"] / 2**30))
             row(f"TDS 8.0 MITM result set, MiB/s ({bulk_queries}x{bulk_rows} rows of 8000 B)",
                 {p: f"{med(mib_s[p]):.0f}" for p in peers}, peers)
             row("proxy CPU per GiB of result set (s)", {p: f"{med(per_gib[p]):.2f}" for p in proxies},
@@ -451,16 +451,8 @@ def main():
                        "tlslab-2t": lab.tlslab_proxy(iperf_port, "passthrough", 2),
                        "haproxy-1t": lab.haproxy(iperf_port, 1, False),
                        "haproxy-2t": lab.haproxy(iperf_port, 2, False)}
-            gbit: dict[str, list[float]] = {p: [] for p in peers}
-            per_gib: dict[str, list[float]] = {p: [] for p in peers}
-            for _ in range(a.rounds):
-                for p in peers:
-                    port = iperf_port if p == "direct" else proxies[p].port
-                    c0 = proxies[p].cpu_seconds() if p in proxies else 0
-                    r = iperf_round(port, iperf_s)
-                    gbit[p].append(r["gbit_s"])
-                    if p in proxies:
-                        per_gib[p].append((proxies[p].cpu_seconds() - c0) / (r["bytes"] / 2**30))
+            gbit, per_gib = alternate(a.rounds, peers, iperf_port, proxies, lambda port: (
+                (r := iperf_round(port, iperf_s))["gbit_s"], r["bytes"] / 2**30))
             row("passthrough relay, iperf3 1 stream (Gbit/s)",
                 {p: f"{med(gbit[p]):.2f}" for p in peers}, peers)
             row("  relative to direct", {p: f"{med(gbit[p]) / med(gbit['direct']):.2f}x"

@@ -198,7 +198,6 @@ void Session::write(Side side, std::span<const std::uint8_t> bytes,
         return;
     }
     auto* stream = reinterpret_cast<uv_stream_t*>(&c.tcp);
-    std::string why;
     if (uv_stream_get_write_queue_size(stream) == 0 && !c.shutdown_sent) {
         // Nothing queued before these bytes: the socket takes what it can now.
         uv_buf_t now = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
@@ -210,27 +209,25 @@ void Session::write(Side side, std::span<const std::uint8_t> bytes,
         if (n > 0) {
             bytes = bytes.subspan(static_cast<std::size_t>(n));
             owned = nullptr; // what is left is copied
-        } else if (n != UV_EAGAIN) {
-            why = "write to " + std::string(to_string(side)) + " failed: " + uv_message(n);
         }
+        // n < 0: EAGAIN, or an error (a peer that reset): the queued write below meets it too
+        // and reports it through on_write, as every write failure is (PeerClosed).
     }
-    if (why.empty()) {
-        auto* req =
-            new WriteReq{uv_write_t{},
-                         owned != nullptr ? std::move(*owned)
-                                          : std::vector<std::uint8_t>(bytes.begin(), bytes.end()),
-                         &c};
-        uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()),
-                                   static_cast<unsigned>(req->bytes.size()));
-        req->req.data = req;
-        int rc = uv_write(&req->req, stream, &buf, 1, on_write);
-        if (rc == 0) {
-            update_reading();
-            return;
-        }
-        delete req;
-        why = "write to " + std::string(to_string(side)) + " failed: " + uv_message(rc);
+    auto* req =
+        new WriteReq{uv_write_t{},
+                     owned != nullptr ? std::move(*owned)
+                                      : std::vector<std::uint8_t>(bytes.begin(), bytes.end()),
+                     &c};
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()),
+                               static_cast<unsigned>(req->bytes.size()));
+    req->req.data = req;
+    int rc = uv_write(&req->req, stream, &buf, 1, on_write);
+    if (rc == 0) {
+        update_reading();
+        return;
     }
+    delete req;
+    std::string why = "write to " + std::string(to_string(side)) + " failed: " + uv_message(rc);
     log(LogLevel::Warn, why);
     // Through close(), so the machine hears Stopping and emits the session's record: a bare
     // begin_close lost it. uv_write fails at once with EPIPE on a side already shut down

@@ -23,34 +23,11 @@ import time
 import pytest
 
 import rawtds as R
-from harness import EventLog, free_port
-from lab_tools import Admin, admin_address
-from test_limits import USER, PASSWORD, login, local_port, select_1  # noqa: F401
+# The fixtures and clients of test_limits.py (serve_off: `tlslab serve --encryption off`;
+# proxy(*args): a proxy in front of it with an events file and the admin API).
+from test_limits import login, local_port, proxy, select_1, serve_off  # noqa: F401
 
-
-@pytest.fixture(scope="module")
-def serve_off(tlslab_bin, state_dir):
-    from harness import TlslabProcess
-    p = TlslabProcess.start(tlslab_bin, "serve", "--encryption", "off", "--no-examples",
-                            state_dir=state_dir, name="serve off")
-    yield p
-    p.stop()
-
-
-@pytest.fixture
-def proxy(tlslab, tmp_path, serve_off):
-    """proxy(*args) -> (process, EventLog, Admin): --threads 2 in front of serve_off."""
-    n = [0]
-
-    def start(*args: str):
-        n[0] += 1
-        events = tmp_path / f"threads{n[0]}.jsonl"
-        p = tlslab("proxy", "--upstream", f"127.0.0.1:{serve_off.port}", "--events", str(events),
-                   "--admin", f"127.0.0.1:{free_port()}", "--threads", "2", *args,
-                   name=f"proxy#{n[0]}")
-        return p, EventLog(events), Admin(admin_address(p))
-
-    return start
+THREADS = ("--threads", "2")
 
 
 def wait_until(pred, bound: float = 5.0, what: str = "condition"):
@@ -64,7 +41,7 @@ def wait_until(pred, bound: float = 5.0, what: str = "condition"):
 
 
 def test_sessions_alternate_between_the_loops_and_all_work(proxy):
-    p, events, admin = proxy()
+    p, events, admin = proxy(*THREADS)
     held = [login(p.port) for _ in range(20)]
     metrics = admin.ok("GET", "/metrics")
     assert metrics["threads"] == 2, metrics
@@ -100,7 +77,7 @@ def test_sessions_alternate_between_the_loops_and_all_work(proxy):
 
 
 def test_a_scenario_switch_with_reset_closes_the_sessions_of_every_loop(proxy):
-    p, events, admin = proxy()
+    p, events, admin = proxy(*THREADS)
     held = [login(p.port) for _ in range(6)]
     assert admin.ok("GET", "/metrics")["sessions_by_thread"] == [3, 3]
     got = admin.ok("PUT", "/listeners/proxy/scenario",
@@ -114,7 +91,7 @@ def test_a_scenario_switch_with_reset_closes_the_sessions_of_every_loop(proxy):
 
 
 def test_max_sessions_is_one_count_across_the_loops(proxy):
-    p, _, admin = proxy("--max-sessions", "3")
+    p, _, admin = proxy(*THREADS, "--max-sessions", "3")
     held = [login(p.port) for _ in range(3)]  # loops 0, 1, 0
     for _ in range(2):  # turn 4 would go to loop 1, turn 5 to loop 0: both refused
         extra = R.connect(p.port)
@@ -128,7 +105,7 @@ def test_max_sessions_is_one_count_across_the_loops(proxy):
 
 
 def test_sessions_open_at_shutdown_are_each_recorded_once(proxy):
-    p, events, admin = proxy()
+    p, events, admin = proxy(*THREADS)
     held = [login(p.port) for _ in range(8)]
     ids = sorted(s["id"] for s in admin.ok("GET", "/sessions")["live"])
     assert len(ids) == 8 and admin.ok("GET", "/metrics")["sessions_by_thread"] == [4, 4]

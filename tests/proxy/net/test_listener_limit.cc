@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <tests/proxy/net/net_test_support.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -106,47 +107,10 @@ TEST_CASE("SessionLimit: exact under contention from several threads", "[net][li
     CHECK(limit->live() == 0);
 }
 
-namespace {
-
-// A machine that does nothing: the session stays open until the test closes it.
-class Idle final : public proxy::Machine {
-  public:
-    proxy::Actions handle(const proxy::Event& /*event*/) override { return {}; }
-};
-
-int connect_to(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    ::fcntl(fd, F_SETFL, O_NONBLOCK);
-    return fd;
-}
-
-// closed_by_peer: the other end closed `fd` (EOF or reset), polling the loop meanwhile.
-bool closed_by_peer(uv_loop_t* loop, int fd) {
-    for (int i = 0; i < 200; ++i) {
-        uv_run(loop, UV_RUN_NOWAIT);
-        char c = 0;
-        ssize_t n = ::recv(fd, &c, 1, 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return false;
-}
-
-void run_until(uv_loop_t* loop, const std::function<bool()>& done) {
-    for (int i = 0; i < 400 && !done(); ++i) {
-        uv_run(loop, UV_RUN_NOWAIT);
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-}
-
-} // namespace
+using net_test::closed_by_peer;
+using net_test::connect_to;
+using net_test::Idle;
+using net_test::run_until;
 
 TEST_CASE("Listener with --max-sessions 2: the third client is closed at once and counted; the "
           "count goes down once a session's handles are closed",

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <tests/proxy/net/net_test_support.h>
 #include <thread>
 #include <unistd.h>
 
@@ -52,16 +53,6 @@ int listening_socket(std::uint16_t& port) {
     return fd;
 }
 
-int connect_to(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    return fd;
-}
-
 } // namespace
 
 TEST_CASE("a write the kernel refuses at once still ends the session through its machine: "
@@ -91,7 +82,7 @@ TEST_CASE("a write the kernel refuses at once still ends the session through its
         };
         listener.set_hooks(hooks);
         REQUIRE(listener.listen({"127.0.0.1", 0}));
-        int client = connect_to(listener.bound_port());
+        int client = net_test::connect_to(listener.bound_port(), false);
 
         bool opened = false;
         for (int i = 0; i < 400 && !(opened && registry.size() == 0); ++i) {

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <set>
 #include <sys/socket.h>
+#include <tests/proxy/net/net_test_support.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -17,6 +18,9 @@
 #include <proxy/net/loop_bridge.h>
 #include <proxy/net/worker_loops.h>
 
+using net_test::connect_to;
+using net_test::Idle;
+using net_test::run_until;
 using proxy::net::Listener;
 using proxy::net::SessionLimit;
 using proxy::net::SessionRegistry;
@@ -24,42 +28,12 @@ using proxy::net::WorkerLoops;
 
 namespace {
 
-// A machine that does nothing: the session stays open until it is closed.
-class Idle final : public proxy::Machine {
-  public:
-    proxy::Actions handle(const proxy::Event& /*event*/) override { return {}; }
-};
-
-int connect_to(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    ::fcntl(fd, F_SETFL, O_NONBLOCK);
-    return fd;
-}
-
-bool closed_by_peer(int fd) {
-    char c = 0;
-    ssize_t n = ::recv(fd, &c, 1, 0);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-}
-
 std::size_t open_descriptors() {
     std::size_t n = 0;
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
         ++n;
     }
     return n;
-}
-
-void run_until(uv_loop_t* loop, const std::function<bool()>& done) {
-    for (int i = 0; i < 400 && !done(); ++i) { // bounded: fail, never hang
-        uv_run(loop, UV_RUN_NOWAIT);
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
 }
 
 struct Made {
@@ -131,7 +105,7 @@ TEST_CASE("WorkerLoops, as --threads 2: connections alternate between the loops,
         CHECK(limit->live() == 0);
         std::size_t closed = 0;
         for (int fd : clients) {
-            closed += closed_by_peer(fd) ? 1 : 0;
+            closed += net_test::peer_closed(fd) ? 1 : 0;
         }
         CHECK(closed == 6);
         for (int& fd : clients) {
@@ -147,9 +121,9 @@ TEST_CASE("WorkerLoops, as --threads 2: connections alternate between the loops,
         CHECK(listener.given() == std::vector<std::uint64_t>{4, 4});
         // late went to this loop (turn 7) and is held; late2 to the stopped worker (turn 8).
         bool dropped = false;
-        run_until(&loop, [&] { return dropped = closed_by_peer(late2); });
+        run_until(&loop, [&] { return dropped = net_test::peer_closed(late2); });
         CHECK(dropped);
-        CHECK_FALSE(closed_by_peer(late));
+        CHECK_FALSE(net_test::peer_closed(late));
         CHECK(registry.size() == 1);
         registry.close_all("test over");
         run_until(&loop, [&] { return registry.size() == 0 && limit->live() == 0; });
