@@ -9,6 +9,9 @@ namespace {
 
 constexpr std::uint8_t kFirstByteTds7 = 0x12; // PRELOGIN packet type
 constexpr std::uint8_t kFirstByteTls = 0x16;  // TLS handshake record
+// A LOGIN7 packet first, no PRELOGIN at all: clients from before SQL Server 2005's PRELOGIN
+// (and jTDS with ssl=off, its default). SQL Server accepts them unless it forces encryption.
+constexpr std::uint8_t kFirstByteLogin7 = 0x10;
 // Wrapped handshake packets use the pre-login packet size (MS-TDS: 4096 until negotiated).
 constexpr std::size_t kWrappedPacketLen = tds::kDefaultPacketLen;
 constexpr std::size_t kMaxPreloginMessage = 64 * 1024;
@@ -87,6 +90,12 @@ ClientLeg::Output ClientLeg::on_bytes(std::span<const std::uint8_t> bytes) {
         if (bytes[0] == kFirstByteTds7) {
             protocol_ = Protocol::Tds7;
             phase_ = Phase::Tds7Prelogin;
+            wire_.feed(bytes);
+        } else if (bytes[0] == kFirstByteLogin7) {
+            protocol_ = Protocol::Tds7;
+            phase_ = Phase::Plain;
+            mode_ = tds::EncryptionMode::None;
+            without_prelogin_ = true;
             wire_.feed(bytes);
         } else if (bytes[0] == kFirstByteTls) {
             protocol_ = Protocol::Tds8;

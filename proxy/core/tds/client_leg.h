@@ -103,6 +103,8 @@ class ClientLeg {
     Phase phase() const { return phase_; }
     Protocol protocol() const { return protocol_; }
     tds::EncryptionMode mode() const { return mode_; }
+    // without_prelogin: the client's first packet was its LOGIN7 (no PRELOGIN, no TLS).
+    bool without_prelogin() const { return without_prelogin_; }
     // The mode a TLS handshake that began is meant to give (before it completes).
     tds::EncryptionMode mode_if_tls() const {
         return protocol_ == Protocol::Tds8 ? tds::EncryptionMode::Full : mode_if_tls_;
@@ -131,6 +133,7 @@ class ClientLeg {
     Phase phase_ = Phase::AwaitFirstByte;
     Protocol protocol_ = Protocol::Undecided;
     tds::EncryptionMode mode_ = tds::EncryptionMode::None;
+    bool without_prelogin_ = false;
     tds::EncryptionMode mode_if_tls_ = tds::EncryptionMode::Full;
     tds::PacketAssembler wire_;      // packets as they arrive on TCP (plaintext or wrapped)
     tds::PacketAssembler decrypted_; // packets inside TLS

@@ -133,6 +133,21 @@ void ServeSession::absorb(ClientLeg::Output out, Actions& actions) {
               false);
         return;
     }
+    if (leg_.without_prelogin() && !negotiation_) {
+        // LOGIN7 first, no PRELOGIN: SQL Server serves it in clear unless it forces encryption,
+        // when it closes the connection (jTDS then says "DB server closed connection").
+        if (settings_.encryption == ServeEncryption::Force ||
+            settings_.encryption == ServeEncryption::Strict) {
+            close(actions, LogLevel::Warn,
+                  "a LOGIN7 without PRELOGIN refused: this server forces encryption", false);
+            return;
+        }
+        negotiation_ =
+            tds::Negotiation{tds::Encryption::NotSupported, tds::EncryptionMode::None, false};
+        actions.push_back(action::Log{LogLevel::Info,
+                                      "LOGIN7 without PRELOGIN: served in clear, as SQL Server "
+                                      "does when it does not force encryption"});
+    }
     for (const auto& packet : out.packets) {
         if (leg_.protocol() == Protocol::Tds7 && !negotiation_) {
             continue; // PRELOGIN packets: answered once whole, in on_prelogin

@@ -78,6 +78,13 @@ ServerLeg::Output ServerLeg::start(tds::EncryptionMode mode) {
     return out;
 }
 
+void ServerLeg::start_plain() {
+    if (phase_ == Phase::Idle) {
+        mode_ = tds::EncryptionMode::None;
+        phase_ = Phase::Plain;
+    }
+}
+
 ServerLeg::Output ServerLeg::on_bytes(std::span<const std::uint8_t> bytes) {
     Output out;
     switch (phase_) {

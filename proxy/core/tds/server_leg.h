@@ -64,6 +64,9 @@ class ServerLeg {
     Output on_bytes(std::span<const std::uint8_t> bytes);
     // start chooses the mode after the PRELOGIN answer (None, LoginOnly or Full).
     Output start(tds::EncryptionMode mode);
+    // start_plain: the client sent its LOGIN7 without a PRELOGIN: so does this leg (no PRELOGIN
+    // exchange with the server, everything in clear).
+    void start_plain();
     // start_tls_first begins a TDS 8.0 connection: the ClientHello is the first byte sent.
     void start_tls_first();
     void send_packet(std::span<const std::uint8_t> packet);

@@ -175,8 +175,17 @@ void TdsAdapter::on_client_output(SessionContext& ctx, ClientLeg::Output out) {
             ServerLeg::Config{ctx.settings().upstream.tds8, ctx.settings().upstream_name});
         server_.start_tls_first();
     }
+    if (client_.without_prelogin() && record.protocol != "tds7") {
+        // LOGIN7 first, no PRELOGIN (a client older than SQL Server 2005's PRELOGIN, or jTDS
+        // with ssl=off): relayed the same way, so the server decides, all in clear.
+        record.protocol = "tds7";
+        server_.start_plain();
+        ctx.log(LogLevel::Info, "the client sent its LOGIN7 without a PRELOGIN: no encryption "
+                                "was even proposed");
+    }
     for (auto& p : out.packets) {
-        if (client_.protocol() == Protocol::Tds7 && !record.client_prelogin) {
+        if (client_.protocol() == Protocol::Tds7 && !record.client_prelogin &&
+            !client_.without_prelogin()) {
             ctx.keep(true, p.bytes);
             prelogin_packets_.push_back(std::move(p));
             continue;
@@ -268,7 +277,8 @@ void TdsAdapter::on_server_output(SessionContext& ctx, ServerLeg::Output out) {
     }
     std::vector<tds::Packet> answer;
     for (auto& p : out.packets) {
-        if (client_.protocol() == Protocol::Tds7 && !record.upstream_answer) {
+        if (client_.protocol() == Protocol::Tds7 && !record.upstream_answer &&
+            !client_.without_prelogin()) {
             answer.push_back(std::move(p));
             continue;
         }

@@ -236,6 +236,30 @@ TEST_CASE("login-only and plaintext logins complete", "[core][serve]") {
     }
 }
 
+TEST_CASE("a LOGIN7 with no PRELOGIN before it (jTDS's default): served in clear unless the "
+          "server forces encryption, then closed",
+          "[core][serve]") {
+    for (auto enc : {ServeEncryption::Off, ServeEncryption::None}) {
+        ServeHarness h(enc);
+        h.client.start_plain(); // no PRELOGIN: the LOGIN7 is the first packet
+        h.client.send_packet(support::login7_message(support::lab_login()));
+        h.pump();
+        REQUIRE_FALSE(h.closed);
+        REQUIRE(h.replies.size() == 1);
+        CHECK(tds::scan_tokens(h.replies[0].payload).login_ack);
+        h.batch("SELECT 1");
+        CHECK(has_int_one(h.replies.back()));
+    }
+    for (auto enc : {ServeEncryption::Force, ServeEncryption::Strict}) {
+        ServeHarness h(enc);
+        h.client.start_plain();
+        h.client.send_packet(support::login7_message(support::lab_login()));
+        h.pump();
+        CHECK(h.closed);
+        CHECK(h.replies.empty());
+    }
+}
+
 TEST_CASE("refusals: strict closes plain PRELOGIN; force refuses a client that cannot encrypt",
           "[core][serve]") {
     SECTION("strict") {

@@ -414,6 +414,24 @@ TEST_CASE("passthrough forwards a read with action::Relay (no copy), counted in 
     CHECK(c.record().bytes_from_server == 4);
 }
 
+TEST_CASE("a LOGIN7 with no PRELOGIN (jTDS's default) is relayed in clear and recorded as a "
+          "TDS 7.x login in clear",
+          "[core][proxy]") {
+    Chain c(lab().runtime("valid"), proxy::ServeEncryption::Off);
+    c.client.start_plain();
+    c.client.send_packet(support::login7_message(support::lab_login()));
+    c.pump();
+    CHECK(c.logged_in());
+    c.client_closes();
+    const auto& r = c.record();
+    CHECK(r.protocol == "tds7");
+    CHECK_FALSE(r.client_prelogin);
+    CHECK_FALSE(r.upstream_answer);
+    CHECK(r.outcome == proxy::Outcome::LoginPlaintext);
+    REQUIRE(r.login);
+    CHECK(r.login->user_name == "lab");
+}
+
 TEST_CASE("the server cannot be reached: upstream-failed", "[core][proxy]") {
     Chain c(lab().runtime("valid"), proxy::ServeEncryption::Force, nullptr, false);
     c.client.send_prelogin(support::client_prelogin(0x01));
