@@ -150,7 +150,9 @@ const CatalogRelation* find_catalog_relation(const std::vector<std::string>& nam
 }
 
 bool volatile_tree(const Expr& e) {
-    if (e.kind == ExprKind::SqlFunction) {
+    // A column's value comes from a row: never folded at plan time (the catalog relations the
+    // stand-in knows have no rows, so a query over them answers its columns and no row).
+    if (e.kind == ExprKind::SqlFunction || e.kind == ExprKind::Column) {
         return true;
     }
     if (e.kind == ExprKind::Function) {
@@ -310,7 +312,7 @@ Executor::analyze_select(SelectStmt& s, std::vector<std::uint32_t>* parameter_ty
         }
         RelationScope scope;
         scope.name = std::string(rel->name);
-        scope.alias = scope.name;
+        scope.alias = r.alias.value_or(scope.name);
         for (const auto& c : rel->columns) {
             scope.columns.emplace_back(std::string(c.name), c.type);
         }

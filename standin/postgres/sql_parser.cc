@@ -467,7 +467,7 @@ class Parser {
                     errors::function_missing(r.names.back() + "()", position_of(q_, r.offset)));
             }
             s.from_relations.push_back(std::move(r));
-            alias_clause();
+            s.from_relations.back().alias = alias_clause();
         }
         // joins
         while (true) {
@@ -513,21 +513,24 @@ class Parser {
         return {};
     }
 
-    void alias_clause() {
+    // alias_clause: [AS] alias [(column aliases)]; the alias, if there is one.
+    std::optional<std::string> alias_clause() {
+        std::optional<std::string> alias;
         if (accept("as")) {
-            take();
+            alias = take().text;
         } else if ((peek().kind == TokenKind::Identifier && !reserved(peek()) &&
                     !peek().is("join") && !peek().is("inner") && !peek().is("left") &&
                     !peek().is("right") && !peek().is("full") && !peek().is("cross") &&
                     !peek().is("natural")) ||
                    peek().kind == TokenKind::QuotedIdentifier) {
-            take();
+            alias = take().text;
         } else {
-            return;
+            return std::nullopt;
         }
         if (peek().is_symbol("(")) {
             skip_parenthesised();
         }
+        return alias;
     }
 
     void skip_parenthesised() {

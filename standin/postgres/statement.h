@@ -74,6 +74,7 @@ struct SelectTarget {
 struct RelationRef {
     std::vector<std::string> names; // schema.relation
     std::size_t offset = 0;
+    std::optional<std::string> alias; // FROM pg_type a: columns are a.x, and pg_type.x no more
 };
 
 struct SelectStmt {

@@ -1,7 +1,7 @@
 """The PostgreSQL probes against a real PostgreSQL 15 with TLS (pg_server.py), no tlslab.
 
 What must hold before the probes can judge tlslab's PostgreSQL side: each probe (psql,
-psycopg2, psycopg3, asyncpg, node-pg, pgjdbc, pgx; contract in probes/README.md)
+psycopg2, psycopg3, asyncpg, node-pg, postgresjs, pgjdbc, pgx; contract in probes/README.md)
 
 * connects with full verification (verify-full and the right CA, the driver's own way) and
   reports ssl true;
@@ -32,7 +32,7 @@ import pytest
 
 from pg_server import PgServer
 
-PG_DRIVERS = ("psql", "psycopg2", "psycopg3", "asyncpg", "node-pg", "pgjdbc", "pgx")
+PG_DRIVERS = ("psql", "psycopg2", "psycopg3", "asyncpg", "node-pg", "postgresjs", "pgjdbc", "pgx")
 HOST = "localhost"  # in the certificates' SAN; the server listens on 127.0.0.1
 
 # What each driver says when verify-full meets a self-signed certificate (observed against
@@ -43,6 +43,7 @@ SELF_SIGNED_REFUSAL = {
     "psycopg3": ("OperationalError", "SSL error: certificate verify failed"),
     "asyncpg": ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed: self-signed certificate"),
     "node-pg": ("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate"),
+    "postgresjs": ("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate"),
     "pgjdbc": ("08006", "SSL error: PKIX path building failed"),
     "pgx": (None, "tls: failed to verify certificate: x509: certificate signed by unknown authority"),
 }

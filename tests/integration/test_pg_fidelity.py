@@ -19,13 +19,14 @@ and, beyond the verdict, the driver's whole error text (ports, times and address
 be equal too, except where DIVERGENCES documents why it cannot be (few, specific, each checked
 to still hold: a divergence that disappeared fails the test, so the table stays true). Today:
 T1 (TLS 1.0/1.1-only: the real server refuses by alert, tlslab by an old ServerHello the client
-refuses: same verdict, other words) and T2 (asyncpg on those: handshake_failure vs
-protocol_version).
+refuses: same verdict, other words), T2 (asyncpg on those: handshake_failure vs
+protocol_version). (postgres.js on pg-ssl-refused sends a ClientHello after the 'N': tlslab took
+it for direct SSL until it was fixed to close it with a reset, as PostgreSQL does.)
 
 Configurations: `verify-full` with the lab CA (host localhost), `require` without a CA, and for
 the scenarios about the dialled address (ip-mismatch, cn-only) also `verify-full` dialled as
-127.0.0.1. Drivers: psql, psycopg2, pgjdbc, pgx, node-pg, asyncpg ($TLSLAB_PG_FIDELITY_DRIVERS:
-a comma-separated list instead, or `all` to add psycopg3).
+127.0.0.1. Drivers: psql, psycopg2, pgjdbc, pgx, node-pg, postgresjs, asyncpg
+($TLSLAB_PG_FIDELITY_DRIVERS: a comma-separated list instead, or `all` to add psycopg3).
 
 The real server, per scenario (REAL_REFERENCE):
 
@@ -75,10 +76,10 @@ from harness import TlslabProcess, free_port_block, run_probe
 from pg_server import PgServer, PgServerError
 from server_util import pem_to_der
 
-ALL_DRIVERS = ("psql", "psycopg2", "pgjdbc", "pgx", "node-pg", "asyncpg", "psycopg3")
+ALL_DRIVERS = ("psql", "psycopg2", "pgjdbc", "pgx", "node-pg", "postgresjs", "asyncpg", "psycopg3")
 # psycopg3 is left out by default: libpq again (18 instead of 17), it judged every scenario as
 # psycopg2 does when it was run (TLSLAB_PG_FIDELITY_DRIVERS=all runs it too).
-DEFAULT_DRIVERS = ("psql", "psycopg2", "pgjdbc", "pgx", "node-pg", "asyncpg")
+DEFAULT_DRIVERS = ("psql", "psycopg2", "pgjdbc", "pgx", "node-pg", "postgresjs", "asyncpg")
 _wanted = os.environ.get("TLSLAB_PG_FIDELITY_DRIVERS", "")
 DRIVERS = (ALL_DRIVERS if _wanted == "all" else
            tuple(d for d in _wanted.split(",") if d) or DEFAULT_DRIVERS)

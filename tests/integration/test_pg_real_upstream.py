@@ -12,7 +12,8 @@ reads the session records the run produced (EventLog), the proxy's log and the s
       channel binding check failed"): recorded as channel_binding_defeated, logged as CHANNEL
       BINDING. channel_binding=disable logs in. sslmode=prefer retries in plaintext after the
       refusal and logs in there. Other drivers: pgjdbc, pgx, psycopg3 and node-pg (when asked)
-      bind and are refused; asyncpg and node-pg's default never bind and are intercepted unseen.
+      bind and are refused; asyncpg, postgres.js and node-pg's default never bind and are
+      intercepted unseen.
   (b) pg-no-channel-binding: the proxy removes SCRAM-SHA-256-PLUS from the offer; a client that
       could bind says so ('y') and the real server, which can bind over TLS, refuses ("SCRAM
       channel binding negotiation error"); channel_binding=require refuses on the client side.
@@ -212,6 +213,7 @@ CB_DRIVERS = [
     ("node-pg", dict(encrypt="no-verify", channel_binding="prefer"), "bound"),
     ("node-pg", dict(encrypt="no-verify"), "unbound"),   # enableChannelBinding is off by default
     ("asyncpg", dict(encrypt="require"), "unbound"),     # asyncpg's SCRAM never binds
+    ("postgresjs", dict(encrypt="require"), "unbound"),  # postgres.js's SCRAM never binds
 ]
 
 

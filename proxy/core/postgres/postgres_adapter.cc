@@ -125,8 +125,12 @@ void PostgresAdapter::client_plain(SessionContext& ctx) {
         if (client_plain_.empty()) {
             return;
         }
-        if (client_phase_ == ClientPhase::AwaitStartup && client_plain_[0] == kTlsHandshake) {
-            // Direct SSL (PostgreSQL 17): TLS from the first byte.
+        if (client_phase_ == ClientPhase::AwaitStartup && client_plain_[0] == kTlsHandshake &&
+            !summary(ctx).ssl_request) {
+            // Direct SSL (PostgreSQL 17): TLS from the first byte. Not after an SSLRequest the
+            // lab answered N: PostgreSQL then reads the next bytes as a startup packet, and a
+            // ClientHello there is "invalid length of startup packet" and a closed connection
+            // (postgres.js sends one after every N but in sslmode prefer).
             auto& s = summary(ctx);
             s.direct_ssl = true;
             s.negotiation = s.gssenc_request ? "GSSENCRequest, then direct SSL" : "direct SSL";
@@ -138,6 +142,7 @@ void PostgresAdapter::client_plain(SessionContext& ctx) {
         auto length = pg::startup_packet_length(client_plain_);
         if (!length) {
             client_phase_ = ClientPhase::Failed;
+            // PostgreSQL logs it and closes the connection, without a word.
             ctx.finish(Outcome::ProtocolError, "invalid length of startup packet (" +
                                                    std::string(pg::to_string(length.error())) +
                                                    ")");

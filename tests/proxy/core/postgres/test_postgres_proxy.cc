@@ -342,6 +342,25 @@ TEST_CASE("pg-ssl-refused: the client is answered N; one that goes on sends its 
     CHECK(c.logged("in PLAINTEXT"));
 }
 
+TEST_CASE("pg-ssl-refused: a ClientHello after the N is not direct SSL: the connection closes, as "
+          "PostgreSQL closes it (invalid length of startup packet)",
+          "[core][postgres][downgrade]") {
+    PgChain c(lab().runtime("pg-ssl-refused"));
+    c.ssl_request();
+    REQUIRE(c.client_in == std::vector<std::uint8_t>{'N'});
+    c.client_in.clear();
+    c.start_tls(); // postgres.js in sslmode require: TLS anyway
+    c.pump();
+    CHECK(c.proxy_closed);
+    CHECK(c.client_in.empty()); // no ServerHello, no message: the connection just ends
+    REQUIRE(c.records.size() == 1);
+    const auto& r = c.record();
+    CHECK(r.outcome == Outcome::ProtocolError);
+    CHECK_THAT(r.detail, Catch::Contains("invalid length of startup packet"));
+    REQUIRE(r.postgres);
+    CHECK_FALSE(r.postgres->direct_ssl);
+}
+
 TEST_CASE("postgres: a plaintext StartupMessage is relayed, or refused as a hostssl-only server "
           "refuses it",
           "[core][postgres]") {
