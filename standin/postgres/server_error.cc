@@ -489,6 +489,14 @@ ServerError cannot_drop_missing(const std::string& what, const std::string& name
                 {"tablecmds.c", 1300, "DropErrorMsgNonExistent"});
 }
 
+ServerError stack_depth_exceeded() {
+    auto e =
+        error("54001", "stack depth limit exceeded", {"postgres.c", 3570, "check_stack_depth"});
+    e.hint = "Increase the configuration parameter \"max_stack_depth\" (currently 2048kB), after "
+             "ensuring the platform's stack depth limit is adequate.";
+    return e;
+}
+
 ServerError feature_not_supported(const std::string& what) {
     return error("0A000", what, {"utility.c", 1039, "standard_ProcessUtility"});
 }

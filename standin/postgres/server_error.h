@@ -135,6 +135,9 @@ ServerError cannot_drop_missing(const std::string& what, const std::string& name
 
 // --- misc ---
 ServerError feature_not_supported(const std::string& what);
+// stack_depth_exceeded: PostgreSQL's check_stack_depth() (54001), for an expression nested too
+// deeply for the stand-in's recursive parser.
+ServerError stack_depth_exceeded();
 ServerError permission_denied_schema(const std::string& schema, std::size_t position);
 } // namespace errors
 

@@ -72,6 +72,8 @@ constexpr std::string_view kStatementKeywords[] = {
 class Parser {
   public:
     Parser(std::string_view query, std::vector<Token> tokens) : q_(query), t_(std::move(tokens)) {}
+    Parser(const Parser&) = delete;
+    Parser& operator=(const Parser&) = delete;
 
     std::expected<std::vector<Statement>, ServerError> run() {
         std::vector<Statement> out;
@@ -564,7 +566,26 @@ class Parser {
         return e;
     }
 
-    ExprResult expr() { return or_expr(); }
+    // Nesting (parentheses, function arguments, subqueries, unary signs) is bounded: the
+    // parser recurses, and a hostile query must end in PostgreSQL's error, not a stack overflow
+    // (found by fuzzing: 800 bytes of "f(((" overflowed the stack). PostgreSQL itself allows
+    // deeper nesting before check_stack_depth() refuses it; no client nests this deep.
+    static constexpr int kMaxNesting = 100;
+    struct Nesting {
+        explicit Nesting(int& depth) : depth_(depth) { ++depth_; }
+        Nesting(const Nesting&) = delete;
+        Nesting& operator=(const Nesting&) = delete;
+        ~Nesting() { --depth_; }
+        int& depth_;
+    };
+
+    ExprResult expr() {
+        Nesting guard(depth_);
+        if (depth_ > kMaxNesting) {
+            return std::unexpected(errors::stack_depth_exceeded());
+        }
+        return or_expr();
+    }
 
     ExprResult binary_chain(ExprResult (Parser::*next)(),
                             std::initializer_list<std::string_view> ops, bool keywords) {
@@ -814,6 +835,10 @@ class Parser {
             auto n = node(ExprKind::Unary, t.offset);
             n->text = t.text;
             ++i_;
+            Nesting guard(depth_);
+            if (depth_ > kMaxNesting) {
+                return std::unexpected(errors::stack_depth_exceeded());
+            }
             auto x = unary_expr();
             if (!x) {
                 return x;
@@ -1840,6 +1865,7 @@ class Parser {
     std::string_view q_;
     std::vector<Token> t_;
     std::size_t i_ = 0;
+    int depth_ = 0; // expression nesting (kMaxNesting)
 };
 
 } // namespace

@@ -77,6 +77,28 @@ TEST_CASE("catalog relations under an alias: postgres.js's array-type query on c
     CHECK(lines[0].starts_with("E ERROR 42P01 "));
 }
 
+TEST_CASE("an expression nested too deeply is PostgreSQL's 54001, and the session goes on") {
+    auto c = logged_in();
+    auto repeat = [](std::string_view s, int n) {
+        std::string out;
+        for (int i = 0; i < n; ++i) {
+            out += s;
+        }
+        return out;
+    };
+    for (const auto& q : {"select " + repeat("(", 20000) + "1" + repeat(")", 20000),
+                          "select " + repeat("abs(", 20000) + "1" + repeat(")", 20000),
+                          "select " + repeat("- ", 20000) + "1",
+                          "select " + repeat("(select ", 5000) + "1" + repeat(")", 5000)}) {
+        auto lines = c.query(q);
+        REQUIRE(lines.size() == 2);
+        CHECK(lines[0].starts_with("E ERROR 54001 stack depth limit exceeded"));
+        CHECK(lines[1] == "Z I");
+    }
+    CHECK(c.query("select " + repeat("(", 90) + "1" + repeat(")", 90)) ==
+          Lines{"T ?column?:23:4:-1:0", "D 1", "C SELECT 1", "Z I"});
+}
+
 TEST_CASE("errors are PostgreSQL's, with positions, and the session goes on") {
     auto c = logged_in();
     REQUIRE(c.query("SELECT 1 FROM nosuch") ==

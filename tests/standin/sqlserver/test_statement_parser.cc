@@ -576,3 +576,32 @@ TEST_CASE("parse_parameter_declarations reads sp_executesql's @params",
     CHECK_FALSE(sq::parse_parameter_declarations("@p1 int @p2 int"));
     CHECK_FALSE(sq::parse_parameter_declarations("@p1 nvarchar(10"));
 }
+
+TEST_CASE("parser: nesting past 100 levels is SQL Server's 191, not a stack overflow",
+          "[standin][parser][hostile]") {
+    auto repeat = [](std::string_view s, int n) {
+        std::string out;
+        for (int i = 0; i < n; ++i) {
+            out += s;
+        }
+        return out;
+    };
+    for (const auto& sql : {"SELECT " + repeat("(", 20000) + "1" + repeat(")", 20000),
+                            "SELECT " + repeat("ABS(", 20000) + "1" + repeat(")", 20000),
+                            "SELECT 1 WHERE " + repeat("NOT ", 20000) + "1 = 1",
+                            "SELECT " + repeat("- ", 20000) + "1",
+                            repeat("BEGIN ", 20000) + "SELECT 1 " + repeat("END ", 20000)}) {
+        INFO(sql.substr(0, 40));
+        auto r = sq::parse_batch(sql);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().number == 191);
+        CHECK(r.error().severity == 15);
+        CHECK(r.error().text ==
+              "Some part of your SQL statement is nested too deeply. Rewrite the query or break "
+              "it up into smaller queries.");
+    }
+    // A subquery's parentheses are skipped, not descended: deep ones parse (and do not crash).
+    CHECK(sq::parse_batch("SELECT " + repeat("(SELECT ", 5000) + "1" + repeat(")", 5000)));
+    // 90 levels are fine.
+    CHECK(sq::parse_batch("SELECT " + repeat("(", 90) + "1" + repeat(")", 90)));
+}
