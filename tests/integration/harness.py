@@ -499,10 +499,26 @@ def start_lab_on_free_ports(binary: Path | str, lab_args, *, tries: int = 3,
     raise last
 
 
+def _ephemeral_low() -> int:
+    """The first port the kernel hands to outgoing connections (ip_local_port_range)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port_block(count: int, host: str = "127.0.0.1", attempts: int = 200,
-                    low: int = 20000, high: int = 60000) -> int:
+                    low: int = 20000, high: int | None = None) -> int:
     """A base port N such that N..N+count-1 can all be bound on host right now (they are
-    released again; a race with another program remains possible, callers retry)."""
+    released again; a race with another program remains possible, callers retry).
+
+    The block lies below the kernel's ephemeral range: under load the suites' own outgoing
+    connections take ephemeral ports by the thousand, and a listener cannot bind a port that
+    a connected socket holds, so a block picked there is lost far more often."""
+    high = high if high is not None else min(_ephemeral_low(), 60000)
+    if high - low < count + 1:
+        low, high = 1024, max(high, 1024 + count + 1)
     rng = random.Random()
     for _ in range(attempts):
         base = rng.randrange(low, high - count)

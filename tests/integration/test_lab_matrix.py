@@ -418,6 +418,9 @@ def write_observed(m: MatrixRun) -> None:
             row["cause"] = prev["cause"]
         if prev.get("note"):
             row["note"] = prev["note"]
+        if isinstance(prev.get("outcome"), dict) and lm.outcome_matches(prev["outcome"],
+                                                                         row["outcome"]):
+            row["outcome"], row["alert"] = prev["outcome"], prev.get("alert")
         if {k: v for k, v in prev.items() if k != "note"} != \
                 {k: v for k, v in row.items() if k != "note"}:
             changed.append(f"{key}: {json.dumps(prev)} -> {json.dumps(row)}")
@@ -467,7 +470,9 @@ def compare(expected: dict, o: Observation) -> list[tuple[str, object, object]]:
         sub = expected.get("cause")
         if sub is not None and not error_matches(sub, r.get("cause")):
             diffs.append(("cause (substring)", sub, r.get("cause")))
-    for f in ("outcome", "alert", "client_mode"):
+    if not lm.outcome_matches(expected.get("outcome"), got.get("outcome")):
+        diffs.append(("outcome", expected.get("outcome"), got.get("outcome")))
+    for f in ("alert", "client_mode"):
         if expected.get(f) != got.get(f):
             diffs.append((f, expected.get(f), got.get(f)))
     return diffs
@@ -515,7 +520,7 @@ def cell(row: dict | None) -> str:
         mode = row.get("client_mode")
         modes = mode if isinstance(mode, list) else [mode]
         return "⚠" if "none" in modes else "◐" if "login-only" in modes else "✔"
-    out = row["outcome"] if isinstance(row["outcome"], str) else row["outcome"][-1]
+    out = lm.row_outcomes(row)[-1]
     return "✘" + SYMBOLS.get(out, "?")
 
 
