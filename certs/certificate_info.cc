@@ -1,3 +1,4 @@
+#include <array>
 #include <cstdio>
 #include <ctime>
 
@@ -104,6 +105,26 @@ CertificateInfo describe(X509* cert) {
     if (eku != nullptr) {
         EXTENDED_KEY_USAGE_free(eku);
     }
+    return info;
+}
+
+std::shared_ptr<const CertificateInfo> describe_shared(X509* cert) {
+    struct Kept {
+        X509Ptr cert;
+        std::shared_ptr<const CertificateInfo> info;
+    };
+    constexpr std::size_t kKept = 8;
+    thread_local std::array<Kept, kKept> kept;
+    thread_local std::size_t next = 0;
+    for (const auto& k : kept) {
+        if (k.cert && X509_cmp(k.cert.get(), cert) == 0) {
+            return k.info;
+        }
+    }
+    auto info = std::make_shared<const CertificateInfo>(describe(cert));
+    X509_up_ref(cert);
+    kept[next] = Kept{X509Ptr(cert), info};
+    next = (next + 1) % kKept;
     return info;
 }
 

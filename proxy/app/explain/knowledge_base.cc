@@ -2,6 +2,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -234,8 +235,10 @@ std::size_t ipv4_at(std::string_view s, std::size_t i) {
             ++j;
         }
     }
-    if (j < s.size() && (is_digit(s[j]) || (s[j] == '.' && j + 1 < s.size() && is_digit(s[j + 1]))))
+    if (j < s.size() &&
+        (is_digit(s[j]) || (s[j] == '.' && j + 1 < s.size() && is_digit(s[j + 1])))) {
         return 0;
+    }
     return j - i;
 }
 
@@ -359,10 +362,8 @@ std::string reduce(const std::string& s) {
         char prev = out.empty() ? ' ' : out.back();
         bool boundary = !is_alnum(prev) && prev != '.';
         char c = s[i];
-        std::size_t n = 0;
         if ((c == '\'' || c == '"') && !is_alnum(prev)) {
-            n = quoted_at(s, i);
-            if (n != 0) {
+            if (std::size_t n = quoted_at(s, i); n != 0) {
                 out += c;
                 out += '*';
                 out += c;
@@ -371,28 +372,28 @@ std::string reduce(const std::string& s) {
             }
         }
         if (boundary && is_digit(c)) {
-            if ((n = timestamp_at(s, i)) != 0) {
+            if (std::size_t n = timestamp_at(s, i); n != 0) {
                 out += "<time>";
                 i += n;
                 continue;
             }
-            if ((n = ipv4_at(s, i)) != 0) {
+            if (std::size_t n = ipv4_at(s, i); n != 0) {
                 out += "<ip>";
                 i += n;
                 continue;
             }
         }
-        if (boundary && is_hex(c) && (n = guid_at(s, i)) != 0) {
+        if (std::size_t n = boundary && is_hex(c) ? guid_at(s, i) : 0; n != 0) {
             out += "<id>";
             i += n;
             continue;
         }
-        if (c == '[' && (n = ipv6_at(s, i)) != 0) {
+        if (std::size_t n = c == '[' ? ipv6_at(s, i) : 0; n != 0) {
             out += "<ip>";
             i += n;
             continue;
         }
-        if (c == '-' && !is_alnum(prev) && (n = hresult_at(s, i, out)) != 0) {
+        if (std::size_t n = c == '-' && !is_alnum(prev) ? hresult_at(s, i, out) : 0; n != 0) {
             i += n;
             continue;
         }
@@ -415,7 +416,7 @@ std::string reduce(const std::string& s) {
         }
         if ((c == '/' && (prev == ' ' || prev == '(' || prev == '=')) ||
             (boundary && is_lower(c) && !is_alnum(prev))) {
-            if ((n = path_at(s, i)) != 0) {
+            if (std::size_t n = path_at(s, i); n != 0) {
                 out += "<path>";
                 i += n;
                 continue;
@@ -721,6 +722,8 @@ std::expected<KnowledgeBase, std::string> KnowledgeBase::parse(std::string_view 
         kb.families_.push_back(std::move(*family));
     }
     std::set<std::string> ids;
+    std::map<std::string, std::uint32_t, std::less<>> part_ids; // distinct parts, for matcher_
+    std::vector<std::string> parts;
     index = 0;
     for (const auto& e : doc.at("entries")) {
         auto entry = read_entry(e, index++);
@@ -743,20 +746,30 @@ std::expected<KnowledgeBase, std::string> KnowledgeBase::parse(std::string_view 
         }
         std::vector<Pattern> compiled;
         for (const auto& p : entry->patterns) {
-            auto parts = compile_pattern(p);
+            auto pattern_parts = compile_pattern(p);
             std::size_t chars = 0;
-            for (const auto& part : parts) {
+            for (const auto& part : pattern_parts) {
                 chars += part.size();
             }
             if (chars < 4) {
                 return std::unexpected("knowledge base: entry " + entry->id + ": pattern \"" + p +
                                        "\" is too short to identify anything");
             }
-            compiled.push_back(std::move(parts));
+            Pattern ids_in_order;
+            for (auto& part : pattern_parts) {
+                auto [it, added] =
+                    part_ids.try_emplace(part, static_cast<std::uint32_t>(parts.size()));
+                if (added) {
+                    parts.push_back(std::move(part));
+                }
+                ids_in_order.push_back(it->second);
+            }
+            compiled.push_back(std::move(ids_in_order));
         }
         kb.entries_.push_back(std::move(*entry));
         kb.compiled_.push_back(std::move(compiled));
     }
+    kb.matcher_ = PartMatcher(std::move(parts));
     return kb;
 }
 
@@ -810,6 +823,7 @@ std::vector<Match> KnowledgeBase::match(std::string_view pasted) const {
     if (text.empty()) {
         return out;
     }
+    const auto found = matcher_.find_all(text);
     for (std::size_t i = 0; i < entries_.size(); ++i) {
         std::size_t best_chars = 0;
         std::size_t best_begin = 0;
@@ -819,8 +833,8 @@ std::vector<Match> KnowledgeBase::match(std::string_view pasted) const {
             std::size_t begin = std::string::npos;
             std::size_t chars = 0;
             bool ok = true;
-            for (const auto& part : pattern) {
-                auto at = text.find(part, pos);
+            for (std::uint32_t id : pattern) {
+                auto at = found.first_at_or_after(id, pos);
                 if (at == std::string::npos) {
                     ok = false;
                     break;
@@ -828,8 +842,9 @@ std::vector<Match> KnowledgeBase::match(std::string_view pasted) const {
                 if (begin == std::string::npos) {
                     begin = at;
                 }
-                pos = at + part.size();
-                chars += part.size();
+                const std::size_t size = matcher_.part(id).size();
+                pos = at + size;
+                chars += size;
             }
             if (ok && chars > best_chars) {
                 best_chars = chars;

@@ -8,10 +8,13 @@
 // driver wrappers around the TLS library's text).
 
 #include <cstddef>
+#include <cstdint>
 #include <expected>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <proxy/app/explain/part_matcher.h>
 
 namespace proxy::app::explain {
 
@@ -78,10 +81,12 @@ class KnowledgeBase {
     const Family* family(std::string_view name) const;
 
   private:
-    // A compiled pattern: its normalised parts, which must appear in this order.
-    using Pattern = std::vector<std::string>;
+    // A compiled pattern: the ids in matcher_ of its normalised parts, which must appear in
+    // this order.
+    using Pattern = std::vector<std::uint32_t>;
     std::vector<Entry> entries_;
     std::vector<std::vector<Pattern>> compiled_; // compiled_[i]: the patterns of entries_[i]
+    PartMatcher matcher_;                        // every distinct part of every pattern
     std::vector<Family> families_;
 };
 

@@ -207,7 +207,7 @@ void note_upstream(SessionContext& ctx, const TlsEndpoint& tls) {
     auto& record = ctx.record();
     note_tls(record.upstream_tls, tls);
     if (X509* cert = tls.peer_certificate(); cert != nullptr && !record.upstream_certificate) {
-        record.upstream_certificate = certs::describe(cert);
+        record.upstream_certificate = certs::describe_shared(cert);
     }
     if (ctx.settings().upstream_verified) {
         record.upstream_verification =

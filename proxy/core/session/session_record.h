@@ -155,7 +155,7 @@ struct SessionRecord {
     TlsObservation upstream_tls;
     // The scenario runtime's description, shared (a leaf is described once, not per session).
     std::shared_ptr<const certs::CertificateInfo> certificate_shown;
-    std::optional<certs::CertificateInfo> upstream_certificate;
+    std::shared_ptr<const certs::CertificateInfo> upstream_certificate; // shared (describe_shared)
     std::string upstream_verification; // "verified", "not verified", or the failure
     std::uint64_t bytes_from_client = 0;
     std::uint64_t bytes_to_client = 0;
