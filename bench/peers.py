@@ -21,7 +21,13 @@ the machine hits every peer alike), printed as medians with the ratios that matt
   64-byte ping-pong RTT        the proxy pinned to one core, client and echo server to the
                                other; the median RTT added to the direct path
 
-Usage: peers.py --tlslab BIN --logins BIN --pglogins BIN [--rounds N] [--quick]. Prints figures, asserts
+  OpenSSL alone                bench/openssl_floor: the CPU of the proxy's own SSL calls for the
+                               two handshakes of a MITM login (server role with the same leaf;
+                               client role verifying and resuming), in memory, and the heap the
+                               two idle SSL objects hold: the floor under the CPU per login and
+                               memory per idle session rows
+
+Usage: peers.py --tlslab BIN --logins BIN --pglogins BIN --floor BIN [--rounds N] [--quick]. Prints figures, asserts
 nothing. Every load is bounded in count and time; ports are chosen at run time.
 """
 from __future__ import annotations
@@ -327,6 +333,15 @@ def med(v: list[float]) -> float:
     return statistics.median(v) if v else float("nan")
 
 
+def openssl_floor(lab: "Lab", floor_bin: str, n: int) -> dict:
+    """bench/openssl_floor: OpenSSL's own CPU and heap for one MITM login's two handshakes (the
+    same leaf and CA, in memory, no sockets): the floor under the CPU and memory rows."""
+    out = subprocess.run([floor_bin, "--cert", str(lab.work / "leaf.crt"), "--key",
+                          str(lab.work / "leaf.key"), "--ca", str(lab.ca), "--n", str(n)],
+                         capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(out.stdout)
+
+
 def row(label: str, cells: dict[str, str], order: list[str]):
     print(f"{label:<44}" + "".join(f"{cells.get(k, '-'):>14}" for k in order))
 
@@ -336,6 +351,7 @@ def main():
     ap.add_argument("--tlslab", required=True)
     ap.add_argument("--logins", required=True, help="the bench-logins binary (go-mssqldb)")
     ap.add_argument("--pglogins", required=True, help="the bench-pglogins binary (pgx)")
+    ap.add_argument("--floor", required=True, help="the openssl_floor binary (bench/)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
     ap.add_argument("--only", default="logins,pg,bulk,memory,passthrough,relay,pingpong")
@@ -359,6 +375,7 @@ def main():
     print(f"tlslab against haproxy {haproxy_version()}, {os.cpu_count()} cores, "
           f"{a.rounds} alternating rounds, medians")
     print(f"{'':<44}" + "".join(f"{p:>14}" for p in peers))
+    floor = openssl_floor(lab, a.floor, 300 if a.quick else 2000)
     try:
         # The upstream allows resumption, as SQL Server does: both peers may resume their
         # server-side leg (tlslab's session store; haproxy's server session reuse).
@@ -378,6 +395,9 @@ def main():
             ratio1 = med(rate["tlslab-1t"]) / med(rate["haproxy-1t"])
             print(f"  tlslab / haproxy, 2 threads each: {ratio:.2f}x logins/s (goal >= 1.2x); "
                   f"1 thread each: {ratio1:.2f}x; CPU per login goal <= 1.0 ms")
+            print(f"  OpenSSL alone, the proxy's two handshakes in memory (bench/openssl_floor): "
+                  f"{floor['cpu_ms_per_login']:.2f} ms per login, before any socket or byte "
+                  f"relayed")
             for p in proxies.values():
                 p.stop()
         if "pg" in only:
@@ -429,7 +449,9 @@ def main():
                     cells[name] = f"{hold_sessions(lab, proxy, n):.1f}"
                     proxy.stop()
                 row(f"KiB per idle TDS 8.0 MITM session ({n} held)", cells, peers)
-            print("  goal: tlslab <= 30 KiB")
+            print(f"  goal: tlslab <= 30 KiB; OpenSSL alone holds "
+                  f"{floor['kib_per_idle_session']:.1f} KiB for the two idle SSL objects of a "
+                  f"session (bench/openssl_floor), before any socket, buffer or record")
         echo, echo_port = serve_echo(None, work)
         try:
             if "passthrough" in only:
