@@ -13,6 +13,12 @@ void PacketAssembler::feed(std::span<const std::uint8_t> bytes) {
 
 std::expected<std::optional<Packet>, Error> PacketAssembler::next() {
     auto avail = std::span<const std::uint8_t>(buf_).subspan(start_);
+    if (avail.empty()) {
+        // Drained: give the buffer back (a proxy holds thousands of idle assemblers).
+        std::vector<std::uint8_t>().swap(buf_);
+        start_ = 0;
+        return std::optional<Packet>{};
+    }
     if (avail.size() < kHeaderLen) {
         return std::optional<Packet>{};
     }

@@ -63,7 +63,7 @@ json mode_json(const std::optional<tds::EncryptionMode>& m) {
     return m ? json(std::string(tds::to_string(*m))) : json(nullptr);
 }
 
-json login_json(const std::optional<LoginSummary>& l) {
+json login_json(const Boxed<LoginSummary>& l) {
     if (!l) {
         return nullptr;
     }
@@ -82,7 +82,7 @@ json login_json(const std::optional<LoginSummary>& l) {
             {"through_tls", l->through_tls}};
 }
 
-json postgres_json(const std::optional<PostgresSummary>& p) {
+json postgres_json(const Boxed<PostgresSummary>& p) {
     if (!p) {
         return nullptr;
     }
@@ -104,7 +104,7 @@ json postgres_json(const std::optional<PostgresSummary>& p) {
             {"channel_binding_defeated", p->channel_binding_defeated}};
 }
 
-json mysql_json(const std::optional<MysqlSummary>& m) {
+json mysql_json(const Boxed<MysqlSummary>& m) {
     if (!m) {
         return nullptr;
     }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <certs/certificate_info.h>
+#include <proxy/core/session/boxed.h>
 #include <proxy/core/tls/tls_endpoint.h>
 #include <tds/encryption.h>
 
@@ -161,9 +162,9 @@ struct SessionRecord {
     std::uint64_t bytes_to_client = 0;
     std::uint64_t bytes_from_server = 0;
     std::uint64_t bytes_to_server = 0;
-    std::optional<LoginSummary> login;
-    std::optional<PostgresSummary> postgres;
-    std::optional<MysqlSummary> mysql;
+    Boxed<LoginSummary> login;
+    Boxed<PostgresSummary> postgres;
+    Boxed<MysqlSummary> mysql;
     std::uint16_t listen_port = 0;           // the port the client connected to (for pcap flows)
     std::vector<TranscriptEntry> transcript; // with --pcap only
     Outcome outcome = Outcome::ClosedBeforeTls;

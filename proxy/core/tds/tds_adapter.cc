@@ -361,14 +361,25 @@ void TdsAdapter::on_upstream_answer(SessionContext& ctx) {
 }
 
 void TdsAdapter::flush_queues() {
-    while (upstream_ready() && !pending_to_server_.empty()) {
-        server_.send_packet(pending_to_server_.front());
-        pending_to_server_.pop_front();
-    }
-    while (client_ready() && !pending_to_client_.empty()) {
-        client_.send_packet(pending_to_client_.front());
-        pending_to_client_.pop_front();
-    }
+    // A queue hands over what its leg can take, in order; a drained one gives back its memory
+    // (an idle session holds no queue).
+    auto flush = [](Packets& queue, auto ready, auto send) {
+        std::size_t sent = 0;
+        while (sent < queue.size() && ready()) {
+            send(queue[sent++]);
+        }
+        if (sent == queue.size()) {
+            Packets().swap(queue);
+        } else {
+            queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(sent));
+        }
+    };
+    flush(
+        pending_to_server_, [this] { return upstream_ready(); },
+        [this](const auto& p) { server_.send_packet(p); });
+    flush(
+        pending_to_client_, [this] { return client_ready(); },
+        [this](const auto& p) { client_.send_packet(p); });
 }
 
 void TdsAdapter::flush(SessionContext& ctx) {

@@ -75,10 +75,13 @@ class TdsAdapter final : public ProtocolAdapter {
     std::optional<LoginRouter> router_; // route_to_host: made when the LOGIN7 goes up
     bool login_seen_ = false;
     std::uint8_t encryption_to_server_ = 0;
-    std::vector<tds::Packet> prelogin_packets_;               // the client's PRELOGIN as it came
-    std::vector<tds::Packet> answer_packets_;                 // the server's answer as it came
-    std::deque<std::vector<std::uint8_t>> pending_to_server_; // packets waiting for the server leg
-    std::deque<std::vector<std::uint8_t>> pending_to_client_; // packets waiting for the client leg
+    std::vector<tds::Packet> prelogin_packets_; // the client's PRELOGIN as it came
+    std::vector<tds::Packet> answer_packets_;   // the server's answer as it came
+    // Packets waiting for a leg, oldest first (vectors: a std::deque allocates 576 bytes as it is
+    // made, and an idle session has nothing waiting).
+    using Packets = std::vector<std::vector<std::uint8_t>>;
+    Packets pending_to_server_; // packets waiting for the server leg
+    Packets pending_to_client_; // packets waiting for the client leg
 };
 
 // summarise: a PRELOGIN message as the record shows it.
