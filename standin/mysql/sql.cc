@@ -7,6 +7,7 @@
 
 #include <standin/mysql/sql.h>
 #include <standin/mysql/sql_ast.h>
+#include <standin/nesting_guard.h>
 
 namespace standin::mysql {
 
@@ -1088,9 +1089,9 @@ class Parser {
     }
 
     std::shared_ptr<const Select> query_expression() {
-        if (++depth_ > kMaxDepth) {
+        standin::NestingGuard guard(depth_, kMaxDepth);
+        if (guard.too_deep()) {
             fail();
-            --depth_;
             return std::make_shared<Select>();
         }
         auto s = std::make_shared<Select>();
@@ -1124,7 +1125,6 @@ class Parser {
             s->order = order_list();
         }
         limit(*s);
-        --depth_;
         return s;
     }
 
@@ -1671,14 +1671,12 @@ class Parser {
     // --- expressions ---
   public:
     Expr expr() {
-        if (++depth_ > kMaxDepth) {
+        standin::NestingGuard guard(depth_, kMaxDepth);
+        if (guard.too_deep()) {
             fail();
-            --depth_;
             return {};
         }
-        Expr e = or_expr();
-        --depth_;
-        return e;
+        return or_expr();
     }
 
   private:
@@ -1913,14 +1911,17 @@ class Parser {
     }
     Expr unary() {
         if (is_op("-") || is_op("+") || is_op("!") || is_op("~")) {
-            if (++depth_ > kMaxDepth) {
-                fail();
-                --depth_;
-                return {};
+            std::string op;
+            Expr inner;
+            {
+                standin::NestingGuard guard(depth_, kMaxDepth);
+                if (guard.too_deep()) {
+                    fail();
+                    return {};
+                }
+                op = next().text;
+                inner = unary();
             }
-            std::string op = next().text;
-            Expr inner = unary();
-            --depth_;
             if (op == "+") {
                 return inner;
             }

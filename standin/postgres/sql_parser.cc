@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include <standin/nesting_guard.h>
 #include <standin/postgres/sql_parser.h>
 #include <standin/postgres/types.h>
 
@@ -571,17 +572,10 @@ class Parser {
     // (found by fuzzing: 800 bytes of "f(((" overflowed the stack). PostgreSQL itself allows
     // deeper nesting before check_stack_depth() refuses it; no client nests this deep.
     static constexpr int kMaxNesting = 100;
-    struct Nesting {
-        explicit Nesting(int& depth) : depth_(depth) { ++depth_; }
-        Nesting(const Nesting&) = delete;
-        Nesting& operator=(const Nesting&) = delete;
-        ~Nesting() { --depth_; }
-        int& depth_;
-    };
 
     ExprResult expr() {
-        Nesting guard(depth_);
-        if (depth_ > kMaxNesting) {
+        standin::NestingGuard guard(depth_, kMaxNesting);
+        if (guard.too_deep()) {
             return std::unexpected(errors::stack_depth_exceeded());
         }
         return or_expr();
@@ -835,8 +829,8 @@ class Parser {
             auto n = node(ExprKind::Unary, t.offset);
             n->text = t.text;
             ++i_;
-            Nesting guard(depth_);
-            if (depth_ > kMaxNesting) {
+            standin::NestingGuard guard(depth_, kMaxNesting);
+            if (guard.too_deep()) {
                 return std::unexpected(errors::stack_depth_exceeded());
             }
             auto x = unary_expr();

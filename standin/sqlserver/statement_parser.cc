@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include <standin/nesting_guard.h>
 #include <standin/sqlserver/sql_lexer.h>
 #include <standin/sqlserver/statement_parser.h>
 
@@ -447,14 +448,6 @@ class Parser {
     // whole stand-in down (found by fuzzing: 20,000 nested parentheses crashed `serve`). SQL
     // Server's own limits are of the same order (32 nested subqueries, 10 in some contexts).
     static constexpr int kMaxNesting = 100;
-    struct Nesting {
-        explicit Nesting(int& depth) : depth_(depth) { ++depth_; }
-        Nesting(const Nesting&) = delete;
-        Nesting& operator=(const Nesting&) = delete;
-        ~Nesting() { --depth_; }
-        int& depth_;
-    };
-    bool too_deep() const { return depth_ > kMaxNesting; }
     static ParseError nested_too_deeply() {
         ParseError e;
         e.number = 191;
@@ -468,8 +461,8 @@ class Parser {
     // --- statements --------------------------------------------------------------------------
 
     Result statement(bool first_in_batch) {
-        Nesting guard(depth_);
-        if (too_deep()) {
+        standin::NestingGuard guard(depth_, kMaxNesting);
+        if (guard.too_deep()) {
             return std::unexpected(nested_too_deeply());
         }
         const SqlToken& first = peek();
@@ -1200,8 +1193,8 @@ class Parser {
 
   public:
     ExprResult expression() {
-        Nesting guard(depth_);
-        if (too_deep()) {
+        standin::NestingGuard guard(depth_, kMaxNesting);
+        if (guard.too_deep()) {
             return std::unexpected(nested_too_deeply());
         }
         return or_expr();
@@ -1234,8 +1227,8 @@ class Parser {
 
     ExprResult not_expr() {
         if (accept("not")) {
-            Nesting guard(depth_);
-            if (too_deep()) {
+            standin::NestingGuard guard(depth_, kMaxNesting);
+            if (guard.too_deep()) {
                 return std::unexpected(nested_too_deeply());
             }
             auto e = not_expr();
@@ -1352,8 +1345,8 @@ class Parser {
     ExprResult unary() {
         if (peek().is_symbol("-") || peek().is_symbol("+") || peek().is_symbol("~")) {
             char op = take().text[0];
-            Nesting guard(depth_);
-            if (too_deep()) {
+            standin::NestingGuard guard(depth_, kMaxNesting);
+            if (guard.too_deep()) {
                 return std::unexpected(nested_too_deeply());
             }
             auto e = unary();
