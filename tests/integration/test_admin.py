@@ -144,8 +144,8 @@ def test_get_endpoints_have_the_documented_shapes(clean, lab_ca):
                            "by_scenario", "bytes_from_clients", "bytes_to_clients", "rules",
                            "refused", "threads", "sessions_by_thread"}, before
     assert before["refused"] == {"max-sessions": 0}, before
-    # tlslab lab runs one loop: every connection is counted on it.
-    assert before["threads"] == 1 and len(before["sessions_by_thread"]) == 1, before
+    # tlslab lab runs one loop per core by default: each connection is counted on one of them.
+    assert before["threads"] == len(before["sessions_by_thread"]) >= 1, before
     res, records = lab.probe("go", ca=lab_ca, encrypt="true")
     assert go_ok(res), res.describe()
     rec = one_login(records)
@@ -156,7 +156,7 @@ def test_get_endpoints_have_the_documented_shapes(clean, lab_ca):
         before["by_outcome"].get("login-encrypted", 0) + 1
     assert after["bytes_from_clients"] > before["bytes_from_clients"]
     assert after["sessions_live"] == 0 and after["rules"] == 0
-    assert after["sessions_by_thread"][0] == before["sessions_by_thread"][0] + 1, after
+    assert sum(after["sessions_by_thread"]) == sum(before["sessions_by_thread"]) + 1, after
 
     sessions = lab.admin.ok("GET", "/sessions")
     assert set(sessions) == {"live", "recent"} and sessions["live"] == []

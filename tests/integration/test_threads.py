@@ -1,5 +1,6 @@
-"""tlslab proxy --threads N: sessions spread over N event loops, one thread each, through the real
-binary with real sockets (proxy/net/worker_loops.h, docs/architecture.md "Around the loop").
+"""tlslab proxy --threads N (and tlslab lab --threads N): sessions spread over N event loops, one
+thread each, through the real binary with real sockets (proxy/net/worker_loops.h,
+docs/architecture.md "Around the loop").
 
 What a user relies on with several loops, checked with two:
 - connections are given to the loops in turn (/metrics `threads`, `sessions_by_thread`), and every
@@ -8,7 +9,9 @@ What a user relies on with several loops, checked with two:
   `reset_existing` closes the sessions of both loops;
 - --max-sessions counts one listener across loops;
 - every session is recorded exactly once, also those still open at shutdown (SIGTERM);
-- --threads is refused with a message when out of range or with --transparent.
+- --threads is refused with a message when out of range or with --transparent;
+- `tlslab lab --threads 2`: every scenario listener gives its connections to both loops, real
+  TLS drivers validate or refuse as on one loop, and each session is recorded once.
 
 Every client is rawtds (plain TDS 7.x PRELOGIN NOT_SUP + LOGIN7) against `tlslab serve
 --encryption off`, so a test sees every byte; the TLS paths run on several loops in every other
@@ -17,12 +20,15 @@ module, since --threads defaults to one loop per core.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 
 import pytest
 
 import rawtds as R
+from harness import EventLog, free_port, free_port_block, run_probe, start_lab_on_free_ports
+from lab_tools import Admin, admin_address
 # The fixtures and clients of test_limits.py (serve_off: `tlslab serve --encryption off`;
 # proxy(*args): a proxy in front of it with an events file and the admin API).
 from test_limits import login, local_port, proxy, select_1, serve_off  # noqa: F401
@@ -117,6 +123,49 @@ def test_sessions_open_at_shutdown_are_each_recorded_once(proxy):
     assert all("shutting down" in r["detail"] for r in records), [r["detail"] for r in records]
     for c in held:
         c.close()
+
+
+def test_the_lab_spreads_every_listeners_sessions_over_its_loops(tlslab_bin, state_dir, lab_ca,
+                                                                  tmp_path):
+    """The lab on two loops: the go-mssqldb probe (Encrypt=true, the lab CA) logs in through
+    `valid` and refuses `expired`, connections alternate between the loops across listeners, and
+    every session is recorded once with its scenario."""
+    events, ports_json = tmp_path / "events.jsonl", tmp_path / "ports.json"
+    lab = start_lab_on_free_ports(
+        tlslab_bin, lambda: ["--protocol", "tds", "--only", "valid,expired", "--base-port",
+                             str(free_port_block(2)), "--ports-json", str(ports_json),
+                             "--events", str(events), "--admin", f"127.0.0.1:{free_port()}",
+                             *THREADS],
+        state_dir=state_dir, listen=None, name="lab --threads 2")
+    try:
+        ports, admin = json.loads(ports_json.read_text())["tds"], Admin(admin_address(lab))
+        results = []
+        for scenario in ("valid", "expired", "valid", "expired", "valid", "valid"):
+            r = run_probe("go", host="localhost", port=ports[scenario], ca=str(lab_ca),
+                          encrypt="true")
+            results.append((scenario, r))
+        for scenario, r in results:
+            assert r["connected"] is (scenario == "valid"), (scenario, r.describe())
+        metrics = admin.ok("GET", "/metrics")
+        assert metrics["threads"] == 2, metrics
+        assert sum(metrics["sessions_by_thread"]) == metrics["sessions_total"], metrics
+        assert all(n > 0 for n in metrics["sessions_by_thread"]), metrics
+        records = EventLog(events).wait_for(lambda r: True, count=metrics["sessions_total"])
+        assert len({r["id"] for r in records}) == len(records) == metrics["sessions_total"]
+        by_scenario = {s: [r["outcome"] for r in records if r["scenario"] == s]
+                       for s in ("valid", "expired")}
+        assert by_scenario["valid"].count("login-encrypted") == 4, by_scenario
+        assert by_scenario["expired"] and "login-encrypted" not in by_scenario["expired"], \
+            by_scenario
+    finally:
+        assert lab.stop() == 0
+
+
+def test_the_lab_refuses_a_bad_thread_count_as_the_proxy_does(tlslab_bin, state_dir):
+    cp = subprocess.run([str(tlslab_bin), "--state-dir", str(state_dir), "lab", "--protocol",
+                         "tds", "--only", "valid", "--base-port", str(free_port_block(1)),
+                         "--threads", "0"], capture_output=True, text=True, timeout=30)
+    assert cp.returncode == 2 and "tlslab lab: --threads must be 1 to 64" in cp.stderr, cp.stderr
 
 
 @pytest.mark.parametrize("args,words", [

@@ -15,6 +15,7 @@
 #include <proxy/app/outputs/lab_outputs.h>
 #include <proxy/net/event_loop.h>
 #include <proxy/net/loop_bridge.h>
+#include <proxy/net/worker_loops.h>
 
 namespace proxy::app {
 
@@ -126,6 +127,7 @@ int run_lab_command(const CommandLine& cl) {
         ("ports-json", "Write {protocol: {scenario: port}} to FILE once listening", cxxopts::value<std::string>())
         ("only", "Run only these scenarios (comma-separated)", cxxopts::value<std::vector<std::string>>());
     // clang-format on
+    add_threads_option(options, "; the stand-ins behind the listeners run on the first");
     add_lab_options(options);
     add_output_options(options);
     add_admin_options(options);
@@ -191,6 +193,11 @@ int run_lab_command(const CommandLine& cl) {
     }
     plan.max_sessions = limits->max_sessions;
     plan.max_message_bytes = limits->max_message_bytes;
+    auto threads = threads_from(args, net::default_thread_count());
+    if (!threads) {
+        std::cerr << "tlslab lab: " << threads.error() << "\n";
+        return 2;
+    }
     auto upstream_tls = make_upstream_tls({(*lab)->ca().cert()});
     if (!upstream_tls) {
         std::cerr << "tlslab lab: " << upstream_tls.error() << "\n";
@@ -201,6 +208,10 @@ int run_lab_command(const CommandLine& cl) {
     net::SessionRegistry registry;
     LabState state(**lab, registry, **outputs);
     net::LoopBridge bridge(loop.get());
+    // --threads N: N - 1 loops beside this one, as for `tlslab proxy` (worker_loops.h): this loop
+    // keeps the listeners, the stand-ins, the admin API and the outputs; every listener hands
+    // its connections to the loops in turn.
+    net::WorkerLoops workers(*threads - 1, registry);
     auto started =
         LabListeners::start(loop.get(), registry, **lab, **outputs, state, *upstream_tls, plan);
     auto give_up = [&](const std::string& why, int code) {
@@ -216,6 +227,10 @@ int run_lab_command(const CommandLine& cl) {
         return give_up(started.error().message, started.error().exit_code);
     }
     const auto& listeners = (*started)->listeners();
+    for (const auto& l : listeners) {
+        l.endpoint->use_workers(workers, bridge);
+    }
+    state.add_workers(workers);
     auto admin = start_admin(args, bridge, state);
     if (!admin) {
         return give_up(admin.error(), 2);
@@ -257,15 +272,21 @@ int run_lab_command(const CommandLine& cl) {
         }
     }
     std::cout << std::flush;
-    spdlog::info("lab: {} scenario listeners", listeners.size());
+    spdlog::info("lab: {} scenario listeners ({} thread{})", listeners.size(), *threads,
+                 *threads == 1 ? "" : "s");
+    workers.start();
     loop.run([&] {
         if (*admin) {
             (*admin)->stop();
         }
-        bridge.close();
         (*started)->close();
         registry.close_all("shutting down");
+        // The bridge stays open until every worker has closed its sessions: their records are
+        // posted here on the way out.
+        net::LoopBridge* home = &bridge;
+        workers.stop("shutting down", [home] { home->post([home] { home->close(); }); });
     });
+    workers.join();
     return 0;
 }
 

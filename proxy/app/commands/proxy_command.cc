@@ -1,4 +1,3 @@
-#include <charconv>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -52,12 +51,9 @@ int run_proxy_command(const CommandLine& cl) {
         ("scenario", "Scenario new connections meet (see `tlslab scenarios`)",
          cxxopts::value<std::string>()->default_value("valid"))
         ("upstream-ca", "PEM file of CAs to verify the server with (otherwise it is recorded, not verified)",
-         cxxopts::value<std::string>())
-        ("threads", "Event loops to run sessions on, each on its own thread; connections are "
-                    "given to them in turn (default: one per core this process may use; "
-                    "--transparent runs on one)",
          cxxopts::value<std::string>());
     // clang-format on
+    add_threads_option(options, "; --transparent runs on one");
     add_lab_options(options);
     add_output_options(options);
     add_admin_options(options);
@@ -95,23 +91,16 @@ int run_proxy_command(const CommandLine& cl) {
         std::cerr << "tlslab proxy: --certificate is for --transparent\n";
         return 2;
     }
-    std::size_t threads = transparent ? 1 : net::default_thread_count();
-    if (args.count("threads") != 0) {
-        const auto& text = args["threads"].as<std::string>();
-        std::size_t parsed = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
-        if (ec != std::errc{} || end != text.data() + text.size() || parsed < 1 ||
-            parsed > net::WorkerLoops::kMaxThreads) {
-            std::cerr << "tlslab proxy: --threads must be 1 to " << net::WorkerLoops::kMaxThreads
-                      << " (got '" << text << "')\n";
-            return 2;
-        }
-        threads = parsed;
-        if (transparent && threads != 1) {
-            std::cerr << "tlslab proxy: --transparent runs on one thread (its certificates and "
-                         "loop checks live on one loop); leave out --threads\n";
-            return 2;
-        }
+    auto parsed_threads = threads_from(args, transparent ? 1 : net::default_thread_count());
+    if (!parsed_threads) {
+        std::cerr << "tlslab proxy: " << parsed_threads.error() << "\n";
+        return 2;
+    }
+    const std::size_t threads = *parsed_threads;
+    if (transparent && threads != 1) {
+        std::cerr << "tlslab proxy: --transparent runs on one thread (its certificates and "
+                     "loop checks live on one loop); leave out --threads\n";
+        return 2;
     }
     auto protocol = listener_protocol_from_name(args["protocol"].as<std::string>());
     if (!protocol) {

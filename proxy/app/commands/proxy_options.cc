@@ -1,5 +1,8 @@
+#include <charconv>
+
 #include <proxy/app/commands/proxy_options.h>
 #include <proxy/net/address.h>
+#include <proxy/net/worker_loops.h>
 
 namespace proxy::app {
 
@@ -17,6 +20,32 @@ void add_lab_options(cxxopts::Options& options) {
          cxxopts::value<unsigned>()->default_value("300"));
     // clang-format on
     add_limit_options(options);
+}
+
+void add_threads_option(cxxopts::Options& options, const std::string& note) {
+    options.add_options()("threads",
+                          "Event loops to run sessions on, each on its own thread; connections "
+                          "are given to them in turn (default: one per core this process may "
+                          "use" +
+                              note + ")",
+                          cxxopts::value<std::string>());
+}
+
+std::expected<std::size_t, std::string> threads_from(const cxxopts::ParseResult& args,
+                                                     std::size_t default_threads) {
+    if (args.count("threads") == 0) {
+        return default_threads;
+    }
+    const auto& text = args["threads"].as<std::string>();
+    std::size_t parsed = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (ec != std::errc{} || end != text.data() + text.size() || parsed < 1 ||
+        parsed > net::WorkerLoops::kMaxThreads) {
+        return std::unexpected("--threads must be 1 to " +
+                               std::to_string(net::WorkerLoops::kMaxThreads) + " (got '" + text +
+                               "')");
+    }
+    return parsed;
 }
 
 void add_limit_options(cxxopts::Options& options) {

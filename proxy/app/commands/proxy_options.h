@@ -39,6 +39,12 @@ std::expected<Limits, std::string> limits_from(const cxxopts::ParseResult& args)
 // parse_byte_size: "65536", "64K", "16M", "1G" (binary multiples, KiB/MiB/GiB also read).
 std::expected<std::size_t, std::string> parse_byte_size(const std::string& text);
 
+// --threads N: the event loops sessions run on, each on its own thread (worker_loops.h); the
+// default is one per core this process may use; `note` is added to the help text.
+void add_threads_option(cxxopts::Options& options, const std::string& note = "");
+std::expected<std::size_t, std::string> threads_from(const cxxopts::ParseResult& args,
+                                                     std::size_t default_threads);
+
 // "Records": --events, --reveal-secrets, --record-messages, --keylog, --pcap.
 void add_output_options(cxxopts::Options& options);
 OutputOptions output_options_from(const cxxopts::ParseResult& args);
