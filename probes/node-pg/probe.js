@@ -23,67 +23,27 @@
 
 const fs = require('fs');
 const net = require('net');
-const path = require('path');
 const tls = require('tls');
+const common = require('../pg-node/common.js');
 
-const T0 = process.hrtime.bigint();
-const elapsedMs = () => Number((process.hrtime.bigint() - T0) / 1000000n);
+const { jsonValue, notRun } = common;
 
-// Only the final JSON line may reach stdout.
-for (const m of ['log', 'info', 'debug', 'warn']) {
-  console[m] = (...a) => process.stderr.write(a.map(String).join(' ') + '\n');
-}
-
+// ---- arguments -------------------------------------------------------------
 const USAGE = 'usage: probe --host H --port P [--ca FILE] [--encrypt SSLMODE]\n' +
   '             [--channel-binding disable|prefer|require] [--ssl-negotiation postgres|direct]\n' +
   '             [--user U] [--password P] [--database D] [--query SQL] [--timeout SECONDS]\n' +
   '             [--session] [--uselibpqcompat] [--driver-version 8.23|8.0]\n' +
   '  SSLMODE (pg-connection-string): disable prefer require verify-ca verify-full no-verify';
-
-function usage(msg) {
-  process.stderr.write(`probe: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-// ---- arguments -------------------------------------------------------------
-const opts = { user: 'lab', password: 'lab-password', database: 'lab', query: 'SELECT 1', timeout: '10',
-  session: false, uselibpqcompat: false, driverVersion: '8.23' };
-const withValue = {
-  '--host': 'host', '--port': 'port', '--ca': 'ca', '--encrypt': 'encrypt',
-  '--channel-binding': 'channelBinding', '--ssl-negotiation': 'sslNegotiation',
-  '--user': 'user', '--password': 'password', '--database': 'database', '--query': 'query',
-  '--timeout': 'timeout', '--driver-version': 'driverVersion',
-};
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  if (a === '--session') { opts.session = true; continue; }
-  if (a === '--uselibpqcompat') { opts.uselibpqcompat = true; continue; }
-  if (a === '-h' || a === '--help') { process.stderr.write(USAGE + '\n'); process.exit(0); }
-  if (!(a in withValue)) usage(`unknown argument '${a}'`);
-  if (i + 1 >= argv.length) usage(`${a} needs a value`);
-  opts[withValue[a]] = argv[++i];
-}
-if (!opts.host) usage('--host is required');
-if (!opts.port) usage('--port is required');
-const port = Number(opts.port);
-if (!Number.isInteger(port) || port < 1 || port > 65535) usage(`bad --port '${opts.port}'`);
-const timeoutS = Number(opts.timeout);
-if (!(timeoutS > 0)) usage(`bad --timeout '${opts.timeout}'`);
-if (opts.encrypt !== undefined && !/^[A-Za-z0-9_-]+$/.test(opts.encrypt)) usage('--encrypt must be one word');
-if (opts.channelBinding !== undefined && !['disable', 'prefer', 'require'].includes(opts.channelBinding)) {
-  usage(`bad --channel-binding '${opts.channelBinding}'`);
-}
-if (opts.sslNegotiation !== undefined && !['postgres', 'direct'].includes(opts.sslNegotiation)) {
-  usage(`bad --ssl-negotiation '${opts.sslNegotiation}'`);
-}
+const { opts, port, timeoutS, usage } = common.parseOptions({
+  usage: USAGE,
+  flags: { '--uselibpqcompat': 'uselibpqcompat' },
+  values: { '--driver-version': 'driverVersion' },
+  defaults: { uselibpqcompat: false, driverVersion: '8.23' },
+  checkEncrypt: (word) => (/^[A-Za-z0-9_-]+$/.test(word) ? null : '--encrypt must be one word'),
+});
 // the installed pg lines (package.json: "pg" and the alias "pg8-0")
 const pgPackage = { '8.23': 'pg', '8.0': 'pg8-0' }[opts.driverVersion];
 if (!pgPackage) usage(`bad --driver-version '${opts.driverVersion}' (8.23|8.0)`);
-if (opts.ca !== undefined) {
-  if (!fs.existsSync(opts.ca)) usage(`--ca: no such file: ${opts.ca}`);
-  opts.ca = path.resolve(opts.ca);
-}
 
 // ---- output ------------------------------------------------------------------
 const pgVersion = JSON.parse(fs.readFileSync(require.resolve(`${pgPackage}/package.json`), 'utf8')).version;
@@ -92,33 +52,17 @@ const result = {
   value: null, ssl: null, node_version: process.version, sslrootcert: opts.ca || null,
   driver_version_line: opts.driverVersion,
 };
-const warnings = [];
-process.on('warning', (w) => warnings.push(w.message));
+const { emit, finish } = common.output(result);
 
-let emitted = false;
-function emit() {
-  if (emitted) return;
-  emitted = true;
-  if (warnings.length) result.warnings = warnings;
-  result.elapsed_ms = elapsedMs();
-  fs.writeSync(1, JSON.stringify(result) + '\n');
-}
-function finish() {
-  emit();
-  process.exit(0);
-}
-
-const SESSION = [
-  ['set', "SET application_name = 'tlslab-probe'"],
-  ['show', 'SHOW application_name'],
-  ['begin', 'BEGIN'],
-  ['param', 'SELECT $1::int'],
-  ['commit', 'COMMIT'],
-  ['error', 'SELECT * FROM tlslab_no_such_table'],
-  ['again', 'SELECT 1'],
-];
-const notRun = (code, msg, names) => (names || SESSION.map((s) => s[0])).map((step) => (
-  { step, ok: false, value: null, error_code: code, error: msg }));
+const STEP_SQL = {
+  set: "SET application_name = 'tlslab-probe'",
+  show: 'SHOW application_name',
+  begin: 'BEGIN',
+  param: 'SELECT $1::int',
+  commit: 'COMMIT',
+  error: 'SELECT * FROM tlslab_no_such_table',
+  again: 'SELECT 1',
+};
 
 function errorFields(e) {
   // SQLSTATE for the server's errors (DatabaseError .code), else Node's own code
@@ -139,16 +83,8 @@ if (opts.channelBinding === 'require') {
 }
 
 // ---- bounds ------------------------------------------------------------------
-let watchdog = null;
-function arm(onExpire) {
-  clearTimeout(watchdog);
-  const s = timeoutS + 5;
-  watchdog = setTimeout(() => {
-    onExpire(`probe watchdog: no answer from the driver after ${s} s`);
-    finish();
-  }, s * 1000);
-}
-const disarm = () => clearTimeout(watchdog);
+const dog = common.watchdog(timeoutS, finish);
+const { arm, disarm } = dog;
 
 // ---- the run -----------------------------------------------------------------
 const { Client } = require(pgPackage);
@@ -216,29 +152,10 @@ async function main() {
   }
 
   if (opts.session) {
-    const steps = [];
-    result.session = steps;
-    for (const [name, sql] of SESSION) {
-      const step = { step: name, ok: false, value: null, error_code: null, error: null };
-      steps.push(step);
-      arm((msg) => {
-        Object.assign(step, { error_code: 'PROBE_TIMEOUT', error: msg });
-        const rest = SESSION.map((s) => s[0]).slice(SESSION.findIndex((s) => s[0] === name) + 1);
-        steps.push(...notRun('PROBE_TIMEOUT', `not run: step '${name}' did not finish`, rest));
-      });
-      const t = elapsedMs();
-      try {
-        // begin/commit: node-pg has no transaction API; its documented way is query('BEGIN').
-        // param: a query with values goes out as Parse/Bind/Execute (extended protocol).
-        step.value = name === 'param' ? await first(sql, [42]) : await first(sql);
-        step.ok = true;
-      } catch (e) {
-        Object.assign(step, errorFields(e));
-      }
-      if (name === 'param') step.protocol = 'extended';
-      step.elapsed_ms = elapsedMs() - t;
-      disarm();
-    }
+    // begin/commit: node-pg has no transaction API; its documented way is query('BEGIN').
+    // param: a query with values goes out as Parse/Bind/Execute (extended protocol).
+    await common.runSession(result, (name) => (name === 'param' ? first(STEP_SQL[name], [42])
+      : first(STEP_SQL[name])), errorFields, dog);
   }
   emit();
   arm(() => {});
@@ -246,17 +163,4 @@ async function main() {
   finish();
 }
 
-function jsonValue(v) {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'bigint') return v.toString();
-  if (v instanceof Date) return v.toISOString();
-  if (Buffer.isBuffer(v)) return '\\x' + v.toString('hex');
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
-
-process.on('uncaughtException', (e) => {
-  if (!emitted) Object.assign(result, { error_code: result.error_code || 'PROBE_ERROR', error: result.error || `probe failure: ${e && e.stack ? e.stack : e}` });
-  finish();
-});
 main();

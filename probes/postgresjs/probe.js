@@ -30,62 +30,21 @@
 const fs = require('fs');
 const path = require('path');
 const tls = require('tls');
+const common = require('../pg-node/common.js');
 
-const T0 = process.hrtime.bigint();
-const elapsedMs = () => Number((process.hrtime.bigint() - T0) / 1000000n);
+const { jsonValue, notRun } = common;
 
-// Only the final JSON line may reach stdout.
-for (const m of ['log', 'info', 'debug', 'warn']) {
-  console[m] = (...a) => process.stderr.write(a.map(String).join(' ') + '\n');
-}
-
+// ---- arguments -------------------------------------------------------------
 const USAGE = 'usage: probe --host H --port P [--ca FILE] [--encrypt SSLMODE]\n' +
   '             [--channel-binding disable|prefer|require] [--ssl-negotiation postgres|direct]\n' +
   '             [--user U] [--password P] [--database D] [--query SQL] [--timeout SECONDS]\n' +
   '             [--session]\n' +
   '  SSLMODE: disable allow prefer require verify-ca verify-full (verify-ca: UNSUPPORTED_MODE)';
-
-function usage(msg) {
-  process.stderr.write(`probe: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-// ---- arguments -------------------------------------------------------------
-const opts = { user: 'lab', password: 'lab-password', database: 'lab', query: 'SELECT 1', timeout: '10',
-  session: false };
-const withValue = {
-  '--host': 'host', '--port': 'port', '--ca': 'ca', '--encrypt': 'encrypt',
-  '--channel-binding': 'channelBinding', '--ssl-negotiation': 'sslNegotiation',
-  '--user': 'user', '--password': 'password', '--database': 'database', '--query': 'query',
-  '--timeout': 'timeout',
-};
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  if (a === '--session') { opts.session = true; continue; }
-  if (a === '-h' || a === '--help') { process.stderr.write(USAGE + '\n'); process.exit(0); }
-  if (!(a in withValue)) usage(`unknown argument '${a}'`);
-  if (i + 1 >= argv.length) usage(`${a} needs a value`);
-  opts[withValue[a]] = argv[++i];
-}
-if (!opts.host) usage('--host is required');
-if (!opts.port) usage('--port is required');
-const port = Number(opts.port);
-if (!Number.isInteger(port) || port < 1 || port > 65535) usage(`bad --port '${opts.port}'`);
-const timeoutS = Number(opts.timeout);
-if (!(timeoutS > 0)) usage(`bad --timeout '${opts.timeout}'`);
 const MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-if (opts.encrypt !== undefined && !MODES.includes(opts.encrypt)) usage(`bad --encrypt '${opts.encrypt}'`);
-if (opts.channelBinding !== undefined && !['disable', 'prefer', 'require'].includes(opts.channelBinding)) {
-  usage(`bad --channel-binding '${opts.channelBinding}'`);
-}
-if (opts.sslNegotiation !== undefined && !['postgres', 'direct'].includes(opts.sslNegotiation)) {
-  usage(`bad --ssl-negotiation '${opts.sslNegotiation}'`);
-}
-if (opts.ca !== undefined) {
-  if (!fs.existsSync(opts.ca)) usage(`--ca: no such file: ${opts.ca}`);
-  opts.ca = path.resolve(opts.ca);
-}
+const { opts, port, timeoutS } = common.parseOptions({
+  usage: USAGE,
+  checkEncrypt: (word) => (MODES.includes(word) ? null : `bad --encrypt '${word}'`),
+});
 const host = opts.host.replace(/^\[(.*)\]$/, '$1');
 
 // ---- output ------------------------------------------------------------------
@@ -96,25 +55,7 @@ const result = {
   ssl: null, node_version: process.version, sslrootcert: opts.ca || null,
   ssl_mode: opts.encrypt || null, ssl_settings: {},
 };
-const warnings = [];
-process.on('warning', (w) => warnings.push(w.message));
-
-let emitted = false;
-function emit() {
-  if (emitted) return;
-  emitted = true;
-  if (warnings.length) result.warnings = warnings;
-  result.elapsed_ms = elapsedMs();
-  fs.writeSync(1, JSON.stringify(result) + '\n');
-}
-function finish() {
-  emit();
-  process.exit(0);
-}
-
-const SESSION = ['set', 'show', 'begin', 'param', 'commit', 'error', 'again'];
-const notRun = (code, msg, names) => (names || SESSION).map((step) => (
-  { step, ok: false, value: null, error_code: code, error: msg }));
+const { emit, finish } = common.output(result);
 
 function refuse(code, msg) {
   Object.assign(result, { error_code: code, error: msg });
@@ -180,28 +121,12 @@ function errorFields(e) {
 }
 
 // ---- bounds ------------------------------------------------------------------
-let watchdog = null;
-function arm(onExpire) {
-  clearTimeout(watchdog);
-  const s = timeoutS + 5;
-  watchdog = setTimeout(() => {
-    onExpire(`probe watchdog: no answer from the driver after ${s} s`);
-    finish();
-  }, s * 1000);
-}
-const disarm = () => clearTimeout(watchdog);
+const dog = common.watchdog(timeoutS, finish);
+const { arm, disarm } = dog;
 
 // ---- the run -----------------------------------------------------------------
 const postgres = require('postgres');
 
-function jsonValue(v) {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'bigint') return v.toString();
-  if (v instanceof Date) return v.toISOString();
-  if (Buffer.isBuffer(v)) return '\\x' + v.toString('hex');
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
-}
 const firstValue = (rows) => (rows && rows.length && rows[0].length ? jsonValue(rows[0][0]) : null);
 
 async function main() {
@@ -255,8 +180,6 @@ async function main() {
 }
 
 async function session(sql) {
-  const steps = [];
-  result.session = steps;
   // begin/commit: sql.begin(fn) sends BEGIN, runs fn with the transaction's sql, and sends
   // COMMIT when fn's promise resolves. The probe holds fn open across the begin, param and
   // commit steps.
@@ -286,30 +209,8 @@ async function session(sql) {
     error: async () => firstValue(await sql.unsafe('SELECT * FROM tlslab_no_such_table').values()),
     again: async () => firstValue(await sql.unsafe('SELECT 1').values()),
   };
-  for (const name of SESSION) {
-    const step = { step: name, ok: false, value: null, error_code: null, error: null };
-    steps.push(step);
-    arm((msg) => {
-      Object.assign(step, { error_code: 'PROBE_TIMEOUT', error: msg });
-      steps.push(...notRun('PROBE_TIMEOUT', `not run: step '${name}' did not finish`,
-        SESSION.slice(SESSION.indexOf(name) + 1)));
-    });
-    const t = elapsedMs();
-    try {
-      step.value = await run[name]();
-      step.ok = true;
-    } catch (e) {
-      Object.assign(step, errorFields(e));
-    }
-    if (name === 'param') step.protocol = 'extended';
-    step.elapsed_ms = elapsedMs() - t;
-    disarm();
-  }
+  await common.runSession(result, (name) => run[name](), errorFields, dog);
 }
 
 process.on('unhandledRejection', (e) => { result.late_error = errorFields(e); });
-process.on('uncaughtException', (e) => {
-  if (!emitted) Object.assign(result, { error_code: result.error_code || 'PROBE_ERROR', error: result.error || `probe failure: ${e && e.stack ? e.stack : e}` });
-  finish();
-});
 main();
