@@ -3,11 +3,11 @@
 // Boxed<T>: an optional value kept on the heap. A session record holds one summary per protocol
 // (LoginSummary, PostgresSummary, MysqlSummary: about 350 bytes each) and a session fills one
 // of them at most; boxed, an idle session holds a pointer for each of the others. It reads like
-// std::optional (has_value, emplace, *, ->, = value, = std::nullopt) and copies deeply.
+// std::optional where the record uses it (has_value, emplace, *, ->, = value, = std::nullopt)
+// and copies deeply.
 
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <utility>
 
 namespace proxy {
@@ -46,23 +46,14 @@ template <typename T> class Boxed {
         value_ = std::make_unique<T>(std::forward<Args>(args)...);
         return *value_;
     }
-    void reset() { value_.reset(); }
     bool has_value() const { return value_ != nullptr; }
     explicit operator bool() const { return has_value(); }
     T& operator*() { return *value_; }
     const T& operator*() const { return *value_; }
     T* operator->() { return value_.get(); }
     const T* operator->() const { return value_.get(); }
-    T& value() { return checked(); }
-    const T& value() const { return const_cast<Boxed*>(this)->checked(); }
 
   private:
-    T& checked() {
-        if (!value_) {
-            throw std::bad_optional_access();
-        }
-        return *value_;
-    }
     std::unique_ptr<T> value_;
 };
 
