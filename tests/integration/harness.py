@@ -21,8 +21,9 @@ Imported by conftest.py (fixtures) and by the test modules. Standard library + p
   EventLog(path)        the --events file of a proxy or lab: records() parses the complete
                         lines written so far ("event": "session" records, with a parsed
                         `started_ts`), wait_for(pred, bound) waits for matching records
-  free_port_block(n)    a base port N with N..N+n-1 all bindable on 127.0.0.1 right now
-  free_port()           a port nothing listens on (bound once, then released)
+  free_port_block(n)    a base port N with N..N+n-1 all bindable on 127.0.0.1 right now,
+                        below the kernel's ephemeral range (from server_util)
+  free_port()           free_port_block(1)
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ import contextlib
 import datetime as _dt
 import json
 import os
-import random
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from server_util import free_port, free_port_block  # noqa: F401 (re-exported)
 
 REPO = Path(__file__).resolve().parents[2]
 DRIVERS_DIR = REPO / "probes"
@@ -497,48 +498,3 @@ def start_lab_on_free_ports(binary: Path | str, lab_args, *, tries: int = 3,
                 raise
     assert last is not None
     raise last
-
-
-def _ephemeral_low() -> int:
-    """The first port the kernel hands to outgoing connections (ip_local_port_range)."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def free_port_block(count: int, host: str = "127.0.0.1", attempts: int = 200,
-                    low: int = 20000, high: int | None = None) -> int:
-    """A base port N such that N..N+count-1 can all be bound on host right now (they are
-    released again; a race with another program remains possible, callers retry).
-
-    The block lies below the kernel's ephemeral range: under load the suites' own outgoing
-    connections take ephemeral ports by the thousand, and a listener cannot bind a port that
-    a connected socket holds, so a block picked there is lost far more often."""
-    high = high if high is not None else min(_ephemeral_low(), 60000)
-    if high - low < count + 1:
-        low, high = 1024, max(high, 1024 + count + 1)
-    rng = random.Random()
-    for _ in range(attempts):
-        base = rng.randrange(low, high - count)
-        socks = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                socks.append(s)
-                s.bind((host, port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise AssertionError(f"no block of {count} free ports on {host} after {attempts} tries")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port the kernel just handed out and nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]

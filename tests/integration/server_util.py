@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import os
 import pwd
+import random
 import shutil
 import socket
 import ssl
@@ -50,11 +51,48 @@ def pem_to_der(path: Path) -> bytes:
     return ssl.PEM_cert_to_DER_cert(text[start:end])
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 free right now (it may be taken before the server binds it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _ephemeral_low() -> int:
+    """The first port the kernel hands to outgoing connections (ip_local_port_range)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port_block(count: int, host: str = "127.0.0.1", attempts: int = 200,
+                    low: int = 20000, high: int | None = None) -> int:
+    """A base port N such that N..N+count-1 can all be bound on host right now (they are
+    released again; a race with another program remains possible, callers retry).
+
+    The block lies below the kernel's ephemeral range: under load the suites' own outgoing
+    connections take ephemeral ports by the thousand, and a listener cannot bind a port that
+    a connected socket holds, so a block picked there is lost far more often."""
+    high = high if high is not None else min(_ephemeral_low(), 60000)
+    if high - low < count + 1:
+        low, high = 1024, max(high, 1024 + count + 1)
+    rng = random.Random()
+    for _ in range(attempts):
+        base = rng.randrange(low, high - count)
+        socks = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind((host, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError(f"no block of {count} free ports on {host} after {attempts} tries")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now, below the ephemeral range (see free_port_block;
+    it may still be taken before the caller binds it)."""
+    return free_port_block(1, host)
 
 
 class TemplateCache:

@@ -630,28 +630,41 @@ test_driver_upgrade_jdbc9_connects_jdbc10_refuses.matrix_cases = [
 
 def test_lab_exits_when_a_scenario_port_is_taken(tlslab_bin, state_dir, tmp_path):
     """A taken port is a startup error: `tlslab lab` says which scenario and port, and exits
-    non-zero (as `tlslab serve` does), instead of living on without its listeners."""
-    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    blocker.bind(("127.0.0.1", 0))
-    blocker.listen(1)
-    taken = blocker.getsockname()[1]
-    try:
-        argv = [str(tlslab_bin), "--state-dir", str(state_dir), "lab", "--protocol", "tds", "--base-port",
-                str(taken - 2), "--ports-json", str(tmp_path / "ports.json")]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
+    non-zero (as `tlslab serve` does), instead of living on without its listeners.
+
+    The block comes from below the ephemeral range (free_port_block) and the test blocks its
+    third port. Another program can still take one of the two ports before it in between;
+    then the lab names that port instead, and the test tries a new block."""
+    for _attempt in range(5):
+        base = free_port_block(3)
+        taken = base + 2
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            _out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _out, err = proc.communicate()
-            pytest.fail(f"`tlslab lab` printed {err.strip()!r} but was still running 20 s "
-                        f"later (killed); argv: {argv}")
-        assert proc.returncode not in (0, None), err
-        assert f"127.0.0.1:{taken}" in err and "address already in use" in err, err
-        assert not (tmp_path / "ports.json").exists(), "ports-json written for a failed lab"
-    finally:
-        blocker.close()
+            try:
+                blocker.bind(("127.0.0.1", taken))
+            except OSError:
+                continue
+            blocker.listen(1)
+            argv = [str(tlslab_bin), "--state-dir", str(state_dir), "lab", "--protocol", "tds",
+                    "--base-port", str(base), "--ports-json", str(tmp_path / "ports.json")]
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, start_new_session=True)
+            try:
+                _out, err = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _out, err = proc.communicate()
+                pytest.fail(f"`tlslab lab` printed {err.strip()!r} but was still running 20 s "
+                            f"later (killed); argv: {argv}")
+            assert proc.returncode not in (0, None), err
+            assert "address already in use" in err, err
+            assert not (tmp_path / "ports.json").exists(), "ports-json written for a failed lab"
+            if f"127.0.0.1:{taken}" in err:
+                return
+            assert any(f"127.0.0.1:{p}" in err for p in (base, base + 1)), err
+        finally:
+            blocker.close()
+    pytest.fail("another program took a port of every block tried before the blocked one")
 
 
 def test_no_stray_sessions(matrix):
