@@ -124,12 +124,19 @@ void Responder::send(Output& out, std::span<const std::uint8_t> payload) {
     ::mysql::append_frame(out.bytes, seq_, payload, &seq_);
 }
 
+Syntax Responder::syntax() const {
+    return state_.variables ? state_.variables->syntax() : Syntax{};
+}
+
 std::uint16_t Responder::status() const {
     std::uint16_t s = 0;
     if (state_.variables && state_.variables->autocommit()) {
         s |= st::Autocommit;
     } else if (!state_.variables) {
         s |= st::Autocommit;
+    }
+    if (syntax().no_backslash_escapes) {
+        s |= st::NoBackslashEscapes; // clients escape strings by it (mysql_real_escape_string)
     }
     if (state_.in_transaction) {
         s |= st::InTrans;
@@ -505,7 +512,7 @@ Output Responder::on_query(std::span<const std::uint8_t> payload, Output out) {
         return out;
     }
     const std::string& text = query->text;
-    auto split = split_statements(config_.flavour, text);
+    auto split = split_statements(config_.flavour, text, syntax());
     if (auto* e = std::get_if<ServerError>(&split)) {
         ++state_.questions;
         send_statement_err(out, *e);
@@ -531,7 +538,8 @@ Output Responder::on_query(std::span<const std::uint8_t> payload, Output out) {
     for (std::size_t i = 0; i < statements.size(); ++i) {
         ++state_.questions;
         bool more = i + 1 < statements.size();
-        auto parsed = parse_statement(config_.flavour, text, statements[i]);
+        // each statement is read with the sql_mode the ones before it left
+        auto parsed = parse_statement(config_.flavour, text, statements[i], syntax());
         if (auto* e = std::get_if<ServerError>(&parsed)) {
             send_statement_err(out, *e);
             return out;
@@ -548,7 +556,7 @@ Output Responder::on_query(std::span<const std::uint8_t> payload, Output out) {
 
 Output Responder::on_prepare(std::span<const std::uint8_t> args, Output out) {
     std::string text(args.begin(), args.end());
-    auto split = split_statements(config_.flavour, text);
+    auto split = split_statements(config_.flavour, text, syntax());
     if (auto* e = std::get_if<ServerError>(&split)) {
         send_statement_err(out, *e);
         return out;
@@ -564,7 +572,7 @@ Output Responder::on_prepare(std::span<const std::uint8_t> args, Output out) {
                                       std::string_view(text).substr(statements[1].begin), 1));
         return out;
     }
-    auto parsed = parse_statement(config_.flavour, text, statements[0]);
+    auto parsed = parse_statement(config_.flavour, text, statements[0], syntax());
     if (auto* e = std::get_if<ServerError>(&parsed)) {
         send_statement_err(out, *e);
         return out;

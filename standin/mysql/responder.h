@@ -121,6 +121,7 @@ class Responder {
     void send_result(Output& out, const StatementResult& r, bool more, bool binary);
     Output close_with(ServerError e, Output out);
     std::uint16_t status() const;
+    Syntax syntax() const; // how the session's sql_mode reads the next statement
     void reset_session();
     AuthSetup auth_setup() const;
     AuthPlugin account_plugin() const;

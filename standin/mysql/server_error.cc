@@ -83,6 +83,10 @@ ServerError wrong_value_for_var(const std::string& name, const std::string& valu
     return {1231, "42000", "Variable '" + name + "' can't be set to the value of '" + value + "'"};
 }
 
+ServerError wrong_type_for_var(const std::string& name) {
+    return {1232, "42000", "Incorrect argument type to variable '" + name + "'"};
+}
+
 ServerError set_global_denied(Flavour f) {
     switch (f) {
     case Flavour::Mysql80:

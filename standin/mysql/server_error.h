@@ -51,6 +51,8 @@ ServerError read_only_variable(const std::string& name);
 ServerError global_needs_set_global(const std::string& name);
 // 1231 42000 "Variable 'x' can't be set to the value of 'v'"
 ServerError wrong_value_for_var(const std::string& name, const std::string& value);
+// 1232: SET sql_mode = 1.5 (a number of the wrong kind for the variable)
+ServerError wrong_type_for_var(const std::string& name);
 // 1227 42000: SET GLOBAL without the privilege
 ServerError set_global_denied(Flavour f);
 // 1305 42000 "FUNCTION db.f does not exist"

@@ -11,9 +11,6 @@
 
 namespace standin::mysql {
 
-using ::mysql::BoundParameter;
-using ::mysql::ColumnDefinition;
-using ::mysql::ColumnType;
 namespace column_flag = ::mysql::column_flag;
 
 // ---------------------------------------------------------------------------------------------
@@ -83,7 +80,7 @@ bool skip_blank(std::string_view q, std::size_t& i, std::size_t end, std::size_t
 }
 
 std::variant<std::vector<Token>, LexError> lex(std::string_view q, std::size_t begin,
-                                               std::size_t end) {
+                                               std::size_t end, Syntax syntax) {
     std::vector<Token> out;
     std::size_t i = begin;
     while (true) {
@@ -97,14 +94,14 @@ std::variant<std::vector<Token>, LexError> lex(std::string_view q, std::size_t b
         Token t;
         t.begin = i;
         char c = q[i];
-        if (c == '\'' || c == '"') {
+        if (c == '\'' || (c == '"' && !syntax.ansi_quotes)) {
             char quote = c;
             ++i;
             std::string text;
             bool closed = false;
             while (i < end) {
                 char d = q[i];
-                if (d == '\\' && i + 1 < end) {
+                if (d == '\\' && i + 1 < end && !syntax.no_backslash_escapes) {
                     char e = q[i + 1];
                     switch (e) {
                     case 'n':
@@ -148,14 +145,31 @@ std::variant<std::vector<Token>, LexError> lex(std::string_view q, std::size_t b
             }
             t.kind = Tok::String;
             t.text = std::move(text);
-        } else if (c == '`') {
-            auto close = q.find('`', i + 1);
-            if (close == std::string_view::npos || close >= end) {
+        } else if (c == '`' || c == '"') {
+            // a quoted identifier (" too under ANSI_QUOTES); a doubled quote is one
+            char quote = c;
+            ++i;
+            std::string text;
+            bool closed = false;
+            while (i < end) {
+                if (q[i] == quote) {
+                    if (i + 1 < end && q[i + 1] == quote) {
+                        text.push_back(quote);
+                        i += 2;
+                        continue;
+                    }
+                    ++i;
+                    closed = true;
+                    break;
+                }
+                text.push_back(q[i]);
+                ++i;
+            }
+            if (!closed) {
                 return LexError{t.begin};
             }
             t.kind = Tok::QuotedIdent;
-            t.text = std::string(q.substr(i + 1, close - i - 1));
-            i = close + 1;
+            t.text = std::move(text);
         } else if (is_digit(c) || (c == '.' && i + 1 < end && is_digit(q[i + 1]))) {
             while (i < end && is_digit(q[i])) {
                 ++i;
@@ -268,9 +282,9 @@ ServerError syntax_error_at(Flavour f, std::string_view query, std::size_t at) {
 
 } // namespace
 
-std::variant<std::vector<StatementText>, ServerError> split_statements(Flavour f,
-                                                                       std::string_view query) {
-    auto lexed = lex(query, 0, query.size());
+std::variant<std::vector<StatementText>, ServerError>
+split_statements(Flavour f, std::string_view query, Syntax syntax) {
+    auto lexed = lex(query, 0, query.size(), syntax);
     if (auto* e = std::get_if<LexError>(&lexed)) {
         return syntax_error_at(f, query, e->at);
     }
@@ -1691,7 +1705,7 @@ class Parser {
 
     Expr or_expr() {
         Expr a = xor_expr();
-        while (!failed_ && (is_word("OR") || is_op("||"))) {
+        while (!failed_ && (is_word("OR") || (is_op("||") && !syntax_.pipes_as_concat))) {
             next();
             a = binary("OR", std::move(a), xor_expr());
         }
@@ -1902,10 +1916,28 @@ class Parser {
         return a;
     }
     Expr bit_xor() {
-        Expr a = unary();
+        Expr a = concat();
         while (!failed_ && is_op("^")) {
             next();
-            a = binary("^", std::move(a), unary());
+            a = binary("^", std::move(a), concat());
+        }
+        return a;
+    }
+    // a || b under PIPES_AS_CONCAT: CONCAT(a, b), binding tighter than ^ (MySQL's manual:
+    // "with precedence between ^ and the unary operators")
+    Expr concat() {
+        Expr a = unary();
+        if (!syntax_.pipes_as_concat) {
+            return a;
+        }
+        while (!failed_ && is_op("||")) {
+            next();
+            Expr c;
+            c.kind = Expr::Kind::Func;
+            c.text = "CONCAT";
+            c.args.push_back(std::move(a));
+            c.args.push_back(unary());
+            a = std::move(c);
         }
         return a;
     }
@@ -2326,6 +2358,7 @@ class Parser {
   public:
     std::string user_hint_; // the session's user (SET PASSWORD FOR it is its own)
     Flavour flavour_ = Flavour::Mysql80;
+    Syntax syntax_;
 
   private:
     std::string_view query_text_;
@@ -2342,15 +2375,16 @@ class Parser {
 } // namespace
 
 std::variant<ParsedStatement, ServerError> parse_statement(Flavour f, std::string_view query,
-                                                           StatementText range) {
+                                                           StatementText range, Syntax syntax) {
     range.end = std::min(range.end, query.size());
     range.begin = std::min(range.begin, range.end);
-    auto lexed = lex(query, range.begin, range.end);
+    auto lexed = lex(query, range.begin, range.end, syntax);
     if (auto* e = std::get_if<LexError>(&lexed)) {
         return syntax_error_at(f, query, e->at);
     }
     Parser p(std::move(std::get<std::vector<Token>>(lexed)), query);
     p.flavour_ = f;
+    p.syntax_ = syntax;
     auto r = p.statement();
     if (auto* e = std::get_if<ParseFailure>(&r)) {
         return syntax_error_at(f, query, e->at);

@@ -107,13 +107,15 @@ struct StatementText {
 
 // split_statements: the non-empty statements of a query (comments and blanks alone are none);
 // an error (an unterminated string or comment) as a 1064 ServerError.
-std::variant<std::vector<StatementText>, ServerError> split_statements(Flavour f,
-                                                                       std::string_view query);
+// `syntax` is what the session's sql_mode changes in reading it (ANSI_QUOTES,
+// NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT).
+std::variant<std::vector<StatementText>, ServerError>
+split_statements(Flavour f, std::string_view query, Syntax syntax = {});
 
 // parse: one statement (the text between semicolons), or its 1064. `query` and `range` give the
 // whole text for the error's "near" and line.
 std::variant<ParsedStatement, ServerError> parse_statement(Flavour f, std::string_view query,
-                                                           StatementText range);
+                                                           StatementText range, Syntax syntax = {});
 
 // execute: run it; params are the values bound to ? (COM_STMT_EXECUTE), empty otherwise.
 StatementResult execute(const Statement& s, SessionState& session,

@@ -257,6 +257,7 @@ StatementResult set(const SetStmt& s, Ctx& c, int depth) {
                 return errors::set_global_denied(c.s.flavour);
             }
             std::optional<std::string> value;
+            auto given = Variables::Given::Text;
             if (a.value) {
                 auto v = eval(*a.value, c);
                 if (!v) {
@@ -268,10 +269,15 @@ StatementResult set(const SetStmt& s, Ctx& c, int depth) {
                     }
                 } else {
                     value = text_of(*v);
+                    if (v->kind == Val::Kind::Int || v->kind == Val::Kind::UInt) {
+                        given = Variables::Given::Integer;
+                    } else if (v->numeric()) {
+                        given = Variables::Given::OtherNumber;
+                    }
                 }
             }
             bool was_on = vars.autocommit();
-            err = vars.set(a.name, value, a.to_default);
+            err = vars.set(a.name, value, a.to_default, given);
             if (!err && lower(a.name) == "autocommit" && vars.autocommit() && !was_on) {
                 c.s.in_transaction = false; // SET autocommit=1 commits
             }
@@ -312,8 +318,6 @@ StatementResult set(const SetStmt& s, Ctx& c, int depth) {
     return OkResult{};
 }
 
-StatementResult run(const Statement& st, Ctx& c, int depth);
-
 StatementResult prepared_sql(const ActionStmt& a, Ctx& c, int depth) {
     using A = ActionStmt::Action;
     auto key = lower(a.name);
@@ -326,7 +330,7 @@ StatementResult prepared_sql(const ActionStmt& a, Ctx& c, int depth) {
             return errors::syntax_error(c.s.flavour, "NULL", 1);
         }
         std::string text = v->text;
-        auto split = split_statements(c.s.flavour, text);
+        auto split = split_statements(c.s.flavour, text, c.s.variables->syntax());
         if (auto* e = std::get_if<ServerError>(&split)) {
             return *e;
         }
@@ -338,7 +342,7 @@ StatementResult prepared_sql(const ActionStmt& a, Ctx& c, int depth) {
             return errors::syntax_error(c.s.flavour, std::string_view(text).substr(parts[1].begin),
                                         1);
         }
-        auto parsed = parse_statement(c.s.flavour, text, parts[0]);
+        auto parsed = parse_statement(c.s.flavour, text, parts[0], c.s.variables->syntax());
         if (auto* e = std::get_if<ServerError>(&parsed)) {
             return *e;
         }

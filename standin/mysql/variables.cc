@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 #include <standin/mysql/variables.h>
 
@@ -203,12 +204,57 @@ void Variables::load() {
     add("version_compile_machine", VarKind::String, "x86_64", true, true);
     add("version_compile_os", VarKind::String, "Linux", true, true);
     add("wait_timeout", VarKind::UInt, "28800");
+    // What monitoring tools, admin GUIs and drivers read besides (Rust's mysql_async and mysql
+    // crates read @@socket on every TCP connect, and fail the connect on error 1193). The
+    // compiled-in defaults of a server started without a configuration file.
+    add("socket", VarKind::String, "/tmp/mysql.sock", true, true);
+    add("server_id", VarKind::UInt, "1", my); // MariaDB has a session server_id too
+    add("basedir", VarKind::String, "/usr/", true, true);
+    add("datadir", VarKind::String, "/var/lib/mysql/", true, true);
+    add("tmpdir", VarKind::String, "/tmp", true, true);
+    add("skip_networking", VarKind::Bool, "OFF", true, true);
+    add("skip_name_resolve", VarKind::Bool, "OFF", true, true);
+    add("innodb_version", VarKind::String,
+        ctx_.server_version.substr(0, ctx_.server_version.find('-')), true, true);
+    add("innodb_lock_wait_timeout", VarKind::UInt, "50");
+    add("innodb_buffer_pool_size", VarKind::UInt, "134217728", true);
+    add("innodb_read_only", VarKind::Bool, "OFF", true, true);
+    add("lock_wait_timeout", VarKind::UInt, my ? "31536000" : "86400");
+    add("long_query_time", VarKind::String, "10.000000");
+    add("max_connect_errors", VarKind::UInt, "100", true);
+    add("max_user_connections", VarKind::UInt, "0");
+    add("max_heap_table_size", VarKind::UInt, "16777216");
+    add("tmp_table_size", VarKind::UInt, "16777216");
+    add("sort_buffer_size", VarKind::UInt, my ? "262144" : "2097152");
+    add("join_buffer_size", VarKind::UInt, "262144");
+    add("key_buffer_size", VarKind::UInt, my ? "8388608" : "134217728", true);
+    add("default_week_format", VarKind::UInt, "0");
+    add("div_precision_increment", VarKind::UInt, "4");
+    add("sql_notes", VarKind::Bool, "ON");
+    add("sql_warnings", VarKind::Bool, "OFF");
+    add("unique_checks", VarKind::Bool, "ON");
+    add("profiling", VarKind::Bool, "OFF");
+    add("sql_big_selects", VarKind::Bool, "ON");
+    add("big_tables", VarKind::Bool, "OFF");
+    add("default_tmp_storage_engine", VarKind::String, "InnoDB");
+    add("net_retry_count", VarKind::UInt, "10");
+    add("local_infile", VarKind::Bool, my ? "OFF" : "ON", true);
+    add("log_bin", VarKind::Bool, my ? "ON" : "OFF", true, true);
+    add("binlog_format", VarKind::String, my ? "ROW" : "MIXED");
+    add("event_scheduler", VarKind::String, my ? "ON" : "OFF", true);
     add("warning_count", VarKind::UInt, "0", false, true);
     if (my) {
         add("default_authentication_plugin", VarKind::String, "caching_sha2_password", true, true);
         add("max_execution_time", VarKind::UInt, "0");
         add("caching_sha2_password_auto_generate_rsa_keys", VarKind::Bool, "ON", true, true);
         add("version_compile_zlib", VarKind::String, "1.3.1", true, true);
+        add("server_uuid", VarKind::String, "5e6f0c2a-8f1d-11ef-9b3c-0242ac110002", true, true);
+        add("gtid_mode", VarKind::String, "OFF", true);
+        add("super_read_only", VarKind::Bool, "OFF", true);
+        add("mysqlx_port", VarKind::UInt, "33060", true, true);
+        add("admin_port", VarKind::UInt, "33062", true, true);
+        add("default_collation_for_utf8mb4", VarKind::String, "utf8mb4_0900_ai_ci");
+        add("sql_require_primary_key", VarKind::Bool, "OFF");
     } else {
         add("tx_isolation", VarKind::String, "REPEATABLE-READ");
         add("tx_read_only", VarKind::Bool, "OFF");
@@ -225,8 +271,9 @@ const Variables::Var* Variables::find(std::string_view name) const {
     return it == vars_.end() ? nullptr : &it->second;
 }
 
-std::optional<ServerError>
-Variables::set(std::string_view name, const std::optional<std::string>& value, bool to_default) {
+std::optional<ServerError> Variables::set(std::string_view name,
+                                          const std::optional<std::string>& value, bool to_default,
+                                          Given given) {
     auto key = lower(name);
     auto it = vars_.find(key);
     if (it == vars_.end()) {
@@ -274,7 +321,26 @@ Variables::set(std::string_view name, const std::optional<std::string>& value, b
             if (!value) {
                 return errors::wrong_value_for_var(v.name, shown);
             }
-            stored = upper(*value);
+            std::expected<std::uint64_t, std::string> bits = std::unexpected(*value);
+            switch (given) {
+            case Given::Text:
+                bits = parse_sql_mode(ctx_.flavour, *value);
+                break;
+            case Given::Integer: {
+                std::uint64_t n = 0;
+                auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+                if (ec == std::errc() && end == value->data() + value->size()) {
+                    bits = sql_mode_of_number(ctx_.flavour, n);
+                }
+                break;
+            }
+            case Given::OtherNumber:
+                return errors::wrong_type_for_var(v.name);
+            }
+            if (!bits) {
+                return errors::wrong_value_for_var(v.name, bits.error());
+            }
+            stored = format_sql_mode(ctx_.flavour, *bits);
         } else if (key.starts_with("character_set_")) {
             if (!value) {
                 if (key != "character_set_results") {
@@ -367,8 +433,16 @@ std::vector<const Variables::Var*> Variables::all() const {
 
 const Collation& Variables::connection_collation() const {
     const auto* v = find("collation_connection");
-    const Collation* c = v && v->value ? collation_by_name(*v->value) : nullptr;
-    return c != nullptr ? *c : *collation_by_id(ctx_.flavour == Flavour::Mysql80 ? 255 : 45);
+    const Collation* c = v != nullptr && v->value ? collation_by_name(*v->value) : nullptr;
+    if (c == nullptr) {
+        c = collation_by_id(ctx_.flavour == Flavour::Mysql80 ? 255 : 45);
+    }
+    return c != nullptr ? *c : kCollations.front(); // (both defaults are in the table)
+}
+
+Syntax Variables::syntax() const {
+    const auto* v = find("sql_mode");
+    return v != nullptr && v->value ? syntax_of(*v->value) : Syntax{};
 }
 
 bool Variables::autocommit() const {

@@ -18,6 +18,7 @@
 
 #include <standin/mysql/config.h>
 #include <standin/mysql/server_error.h>
+#include <standin/mysql/sql_mode.h>
 
 namespace standin::mysql {
 
@@ -59,10 +60,13 @@ class Variables {
 
     // find: case-insensitive; nullptr when the flavour has no such variable.
     const Var* find(std::string_view name) const;
+    // What a SET value was before it became text: sql_mode = 4194304 is a bit set, '4194304'
+    // is not.
+    enum class Given : std::uint8_t { Text, Integer, OtherNumber };
     // set: SET [SESSION] name = value (nullopt: NULL; DEFAULT: reset). The canonical value is
-    // stored (ON/OFF for booleans, upper case for enums).
+    // stored (ON/OFF for booleans, upper case for enums, sql_mode in bit order, expanded).
     std::optional<ServerError> set(std::string_view name, const std::optional<std::string>& value,
-                                   bool to_default = false);
+                                   bool to_default = false, Given given = Given::Text);
     // set_names: SET NAMES charset [COLLATE collation] (client, connection, results).
     std::optional<ServerError> set_names(std::string_view charset,
                                          std::optional<std::string_view> collation);
@@ -73,6 +77,8 @@ class Variables {
     // The connection's collation (its id goes in string column definitions).
     const Collation& connection_collation() const;
     bool autocommit() const;
+    // syntax: what sql_mode changes in how the next statement is read.
+    Syntax syntax() const;
     Flavour flavour() const { return ctx_.flavour; }
 
   private:
