@@ -17,7 +17,37 @@ struct CatalogRelation {
     std::string_view schema;
     std::string_view name;
     std::vector<CatalogColumn> columns;
+    // The rows, for the views about the session itself (one row: this backend's); the
+    // catalogs of objects have none (the lab database is empty).
+    std::vector<Value> (*session_row)(const SessionView& s, std::string_view query) = nullptr;
 };
+
+// pg_stat_ssl: "one row per backend or WAL sender process, showing statistics about SSL usage
+// on this connection"; ssl false and the rest NULL in clear. No client certificates here.
+std::vector<Value> stat_ssl_row(const SessionView& s, std::string_view /*query*/) {
+    auto text_or_null = [&](const std::string& t) {
+        return s.ssl ? Value::of_text(oid::kText, t) : Value::null_of(oid::kText);
+    };
+    return {Value::of_int(oid::kInt4, s.process_id),
+            Value::of_bool(s.ssl),
+            text_or_null(s.ssl_version),
+            text_or_null(s.ssl_cipher),
+            s.ssl ? Value::of_int(oid::kInt4, s.ssl_bits) : Value::null_of(oid::kInt4),
+            Value::null_of(oid::kText),
+            Value::null_of(oid::kNumeric),
+            Value::null_of(oid::kText)};
+}
+
+// pg_stat_activity as this backend sees itself: running the query that reads it.
+std::vector<Value> stat_activity_row(const SessionView& s, std::string_view query) {
+    std::string application;
+    if (s.settings != nullptr) {
+        application = s.settings->value("application_name").value_or("");
+    }
+    return {Value::of_text(oid::kName, s.database), Value::of_int(oid::kInt4, s.process_id),
+            Value::of_text(oid::kName, s.user),     Value::of_text(oid::kText, application),
+            Value::of_text(oid::kText, "active"),   Value::of_text(oid::kText, std::string(query))};
+}
 
 const std::vector<CatalogRelation>& catalog_relations() {
     static const std::vector<CatalogRelation> kRelations = {
@@ -118,7 +148,19 @@ const std::vector<CatalogRelation>& catalog_relations() {
           {"usename", oid::kName},
           {"application_name", oid::kText},
           {"state", oid::kText},
-          {"query", oid::kText}}},
+          {"query", oid::kText}},
+         stat_activity_row},
+        {"pg_catalog",
+         "pg_stat_ssl",
+         {{"pid", oid::kInt4},
+          {"ssl", oid::kBool},
+          {"version", oid::kText},
+          {"cipher", oid::kText},
+          {"bits", oid::kInt4},
+          {"client_dn", oid::kText},
+          {"client_serial", oid::kNumeric},
+          {"issuer_dn", oid::kText}},
+         stat_ssl_row},
         {"information_schema",
          "tables",
          {{"table_catalog", oid::kName},
@@ -537,6 +579,81 @@ StatementResult Executor::execute(Statement& s, const std::vector<Value>* parame
         s.body);
 }
 
+namespace {
+
+// SELECT count(*) ... with no GROUP BY: one row even when no input row is left.
+bool aggregates_without_groups(const SelectStmt& s) {
+    return !s.grouped && !s.is_values &&
+           std::any_of(s.targets.begin(), s.targets.end(),
+                       [](const SelectTarget& t) { return t.expr && contains_aggregate(*t.expr); });
+}
+
+// FROM one of the views about the session (pg_stat_ssl, pg_stat_activity): its one row, if
+// WHERE keeps it, with each target read from it.
+StatementResult select_session_row(const SelectStmt& s, const CatalogRelation& rel,
+                                   StatementResult r, EvalContext& ctx, SessionView& view,
+                                   std::string_view query) {
+    std::vector<std::string_view> names;
+    for (const auto& c : rel.columns) {
+        names.push_back(c.name);
+    }
+    auto values = rel.session_row(view, query);
+    RowBinding binding{names, values};
+    ctx.row = &binding;
+    std::vector<ServerError> notices;
+    view.notices = &notices;
+    auto finish = [&](StatementResult out) {
+        view.notices = nullptr;
+        ctx.row = nullptr;
+        ctx.empty_group = false;
+        out.notices = std::move(notices);
+        return out;
+    };
+    bool keep = true;
+    if (s.where) {
+        auto w = evaluate(*s.where, ctx);
+        if (!w) {
+            r.error = w.error().error;
+            return finish(std::move(r));
+        }
+        keep = w->as_bool().value_or(false);
+    }
+    if (!keep && aggregates_without_groups(s)) {
+        keep = true; // one row: the aggregates over nothing
+        ctx.empty_group = true;
+    }
+    if (s.offset_rows && *s.offset_rows > 0) {
+        keep = false;
+    }
+    if (s.limit && *s.limit <= 0) {
+        keep = false;
+    }
+    if (keep) {
+        std::vector<Value> row;
+        for (const auto& t : s.targets) {
+            if (t.star) {
+                row.insert(row.end(), values.begin(), values.end());
+                continue;
+            }
+            auto v = evaluate(*t.expr, ctx);
+            if (!v) {
+                r.error = v.error().error;
+                return finish(std::move(r));
+            }
+            if (v->type == oid::kUnknown) {
+                v->type = oid::kText;
+            }
+            row.push_back(std::move(*v));
+        }
+        r.rows.push_back(std::move(row));
+    }
+    r.error_after_columns = false;
+    r.tag = "SELECT " + std::to_string(r.rows.size());
+    return finish(std::move(r));
+}
+
+} // namespace
+
 StatementResult Executor::select(SelectStmt& s, const std::vector<Value>* parameters) {
     StatementResult r;
     std::vector<std::uint32_t> types;
@@ -592,6 +709,12 @@ StatementResult Executor::select(SelectStmt& s, const std::vector<Value>* parame
     }
     r.columns = *cols;
     r.error_after_columns = true;
+    if (s.from_relations.size() == 1 && s.from_subqueries.empty() && !s.is_values) {
+        if (const auto* rel = find_catalog_relation(s.from_relations[0].names);
+            rel != nullptr && rel->session_row != nullptr) {
+            return select_session_row(s, *rel, std::move(r), ctx, session_.view, query_);
+        }
+    }
     if (s.where && count > 0) {
         auto w = evaluate(*s.where, ctx);
         if (!w) {
@@ -601,6 +724,10 @@ StatementResult Executor::select(SelectStmt& s, const std::vector<Value>* parame
         if (!w->as_bool().value_or(false)) {
             count = 0;
         }
+    }
+    if (count == 0 && aggregates_without_groups(s)) {
+        count = 1; // one row: the aggregates over nothing
+        ctx.empty_group = true;
     }
     if (s.offset_rows) {
         count = std::max<std::int64_t>(0, count - *s.offset_rows);

@@ -916,6 +916,13 @@ Eval evaluate(const Expr& e, EvalContext& c) {
         return to_type((*c.parameters)[e.parameter - 1], e, c);
     }
     case ExprKind::Column:
+        if (c.row != nullptr) {
+            for (std::size_t i = 0; i < c.row->names.size() && i < c.row->values.size(); ++i) {
+                if (c.row->names[i] == e.names.back()) {
+                    return c.row->values[i];
+                }
+            }
+        }
         return std::unexpected(
             fail(errors::column_missing(e.names.back(), position_of(c.query, e.offset))));
     case ExprKind::SqlFunction: {
@@ -961,6 +968,9 @@ Eval evaluate(const Expr& e, EvalContext& c) {
     }
     case ExprKind::Function: {
         const std::string& fname = e.names.back();
+        if (c.empty_group && is_aggregate(e)) {
+            return fname == "count" ? Value::of_int(oid::kInt8, 0) : Value::null_of(e.type);
+        }
         std::vector<Value> args;
         for (const auto& a : e.args) {
             auto v = evaluate(*a, c);
@@ -1397,6 +1407,25 @@ std::string column_name(const Expr& e) {
         return "?column?";
     }
     return name;
+}
+
+bool is_aggregate(const Expr& e) {
+    if (e.kind != ExprKind::Function || e.names.empty()) {
+        return false;
+    }
+    if (e.names.size() > 1 && e.names[e.names.size() - 2] != "pg_catalog") {
+        return false;
+    }
+    const auto& f = e.names.back();
+    return f == "count" || f == "sum" || f == "max" || f == "min" || f == "avg";
+}
+
+bool contains_aggregate(const Expr& e) {
+    if (is_aggregate(e)) {
+        return true;
+    }
+    return std::any_of(e.args.begin(), e.args.end(),
+                       [](const ExprPtr& a) { return a && contains_aggregate(*a); });
 }
 
 } // namespace standin::postgres

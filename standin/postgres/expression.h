@@ -20,6 +20,7 @@
 #include <expected>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,11 @@ struct SessionView {
     std::int64_t statement_start_micros = 0;
     std::int64_t server_start_micros = 0;
     bool in_transaction_block = false;
+    // the connection's TLS, as pg_stat_ssl shows it (ssl false: in clear)
+    bool ssl = false;
+    std::string ssl_version;
+    std::string ssl_cipher;
+    int ssl_bits = 0;
     std::set<std::int64_t>* advisory_locks = nullptr;
     std::vector<ServerError>* notices = nullptr;
     std::uint64_t* transaction_id = nullptr; // txid_current
@@ -69,8 +75,19 @@ struct EvalFailure {
     bool at_execution = false; // raised while executing (after RowDescription)
 };
 
+// One row of a catalog relation that has rows (pg_stat_ssl, pg_stat_activity): its column
+// names and values, which column references in the query read.
+struct RowBinding {
+    std::span<const std::string_view> names;
+    std::span<const Value> values;
+};
+
 struct EvalContext {
     SessionView* session = nullptr;
+    const RowBinding* row = nullptr; // the FROM relation's current row, if it has rows
+    // aggregates over no row at all (SELECT count(*) FROM ... WHERE false: one row, count 0,
+    // sum/min/max/avg NULL)
+    bool empty_group = false;
     const std::vector<Value>* parameters = nullptr;
     OutputOptions output;
     std::string_view query;
@@ -79,6 +96,10 @@ struct EvalContext {
 std::expected<void, ServerError> analyze(Expr& e, AnalysisContext& context);
 std::expected<Value, EvalFailure> evaluate(const Expr& e, EvalContext& context);
 std::string column_name(const Expr& e);
+// is_aggregate: count, sum, min, max, avg (unqualified or pg_catalog's), the aggregates the
+// stand-in knows; contains_aggregate: e or an argument, not inside a subquery.
+bool is_aggregate(const Expr& e);
+bool contains_aggregate(const Expr& e);
 
 // resolve_unknown_parameters: after analysis, unresolved referenced parameters become text;
 // a parameter never referenced and never declared is PostgreSQL's 42P18.

@@ -271,6 +271,10 @@ Output Responder::finish_startup(Output out) {
     view.client_address = facts_.client_address;
     view.client_port = facts_.client_port;
     view.version_string = config_.version_string;
+    view.ssl = facts_.tls;
+    view.ssl_version = facts_.tls_version;
+    view.ssl_cipher = facts_.tls_cipher;
+    view.ssl_bits = facts_.tls_bits;
     view.server_start_micros = config_.clock();
     switch (config_.auth) {
     case AuthMethod::Trust:

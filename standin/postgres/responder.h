@@ -63,7 +63,10 @@ struct Config {
 };
 
 struct ConnectionFacts {
-    bool tls = false; // the startup came inside TLS
+    bool tls = false;        // the startup came inside TLS
+    std::string tls_version; // "TLSv1.3" (pg_stat_ssl)
+    std::string tls_cipher;  // OpenSSL's name, "TLS_AES_256_GCM_SHA384"
+    int tls_bits = 0;
     // RFC 5929 tls-server-end-point data of the certificate this server showed (empty: none)
     std::vector<std::uint8_t> tls_server_end_point;
     std::string client_address; // for error texts and inet_client_addr() ("127.0.0.1")

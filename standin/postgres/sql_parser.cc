@@ -340,6 +340,7 @@ class Parser {
             s->where = std::move(*x);
         }
         if (peek().is("group") && peek(1).is("by")) {
+            s->grouped = true;
             i_ += 2;
             do {
                 auto x = expr();
@@ -349,6 +350,7 @@ class Parser {
             } while (accept_symbol(","));
         }
         if (accept("having")) {
+            s->grouped = true;
             auto x = expr();
             if (!x) {
                 return std::unexpected(x.error());

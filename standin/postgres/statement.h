@@ -86,6 +86,7 @@ struct SelectStmt {
     std::optional<std::int64_t> offset_rows;
     std::vector<std::vector<ExprPtr>> values; // VALUES (...), (...)
     bool is_values = false;
+    bool grouped = false; // GROUP BY or HAVING: no input rows, no groups, no output row
 };
 
 // SET and its special forms.

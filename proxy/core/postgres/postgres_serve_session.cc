@@ -214,6 +214,10 @@ void PostgresServeSession::on_startup_packet(std::span<const std::uint8_t> packe
     facts.tls = in_tls;
     if (in_tls) {
         facts.tls_server_end_point = settings_.tls_server_end_point;
+        const auto& ep = tls_->endpoint();
+        facts.tls_version = ep.version();
+        facts.tls_cipher = ep.cipher();
+        facts.tls_bits = ep.cipher_bits();
     }
     facts.client_address = host_of(client_address_);
     facts.process_id = process_id_;

@@ -363,6 +363,10 @@ std::string TlsEndpoint::cipher() const {
     return handshake_done_ ? SSL_get_cipher_name(ssl_.get()) : "";
 }
 
+int TlsEndpoint::cipher_bits() const {
+    return handshake_done_ ? SSL_get_cipher_bits(ssl_.get(), nullptr) : 0;
+}
+
 std::string TlsEndpoint::alpn_selected() const {
     const unsigned char* data = nullptr;
     unsigned int len = 0;

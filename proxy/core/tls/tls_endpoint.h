@@ -78,6 +78,7 @@ class TlsEndpoint {
     const std::optional<ClientHelloInfo>& client_hello() const { return client_hello_; }
     std::string version() const;
     std::string cipher() const;
+    int cipher_bits() const; // the cipher's secret bits (pg_stat_ssl.bits); 0 before
     std::string alpn_selected() const;
     std::string sni_received() const;
     X509* peer_certificate() const; // client role: the server's leaf (borrowed)

@@ -77,6 +77,58 @@ TEST_CASE("catalog relations under an alias: postgres.js's array-type query on c
     CHECK(lines[0].starts_with("E ERROR 42P01 "));
 }
 
+TEST_CASE("pg_stat_ssl and pg_stat_activity: this backend's own row, as PostgreSQL shows it") {
+    // In clear: ssl false, the rest NULL.
+    auto c = logged_in();
+    REQUIRE(c.query("select ssl, version, cipher, bits from pg_stat_ssl where pid = "
+                    "pg_backend_pid()") ==
+            Lines{"T ssl:16:1:-1:0, version:25:-1:-1:0, cipher:25:-1:-1:0, bits:23:4:-1:0",
+                  "D f|NULL|NULL|NULL", "C SELECT 1", "Z I"});
+    REQUIRE(c.query("select pid from pg_stat_ssl where pid = 1") ==
+            Lines{"T pid:23:4:-1:0", "C SELECT 0", "Z I"});
+    REQUIRE(c.query("select state, query from pg_stat_activity where pid = pg_backend_pid()") ==
+            Lines{"T state:25:-1:-1:0, query:25:-1:-1:0",
+                  "D active|select state, query from pg_stat_activity where pid = "
+                  "pg_backend_pid()",
+                  "C SELECT 1", "Z I"});
+    // a column the view does not have is PostgreSQL's 42703, and the session goes on
+    auto lines = c.query("select compression from pg_stat_ssl");
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].starts_with("E ERROR 42703 column \"compression\" does not exist"));
+
+    // Inside TLS: what the handshake agreed (the values a PostgreSQL 15 server over TLS 1.3
+    // shows for the same session).
+    auto facts = test_facts();
+    facts.tls = true;
+    facts.tls_version = "TLSv1.3";
+    facts.tls_cipher = "TLS_AES_256_GCM_SHA384";
+    facts.tls_bits = 256;
+    Client t(test_config(), facts);
+    REQUIRE(t.login().back() == "Z I");
+    REQUIRE(t.query("select * from pg_stat_ssl") ==
+            Lines{"T pid:23:4:-1:0, ssl:16:1:-1:0, version:25:-1:-1:0, cipher:25:-1:-1:0, "
+                  "bits:23:4:-1:0, client_dn:25:-1:-1:0, client_serial:1700:-1:-1:0, "
+                  "issuer_dn:25:-1:-1:0",
+                  "D 4242|t|TLSv1.3|TLS_AES_256_GCM_SHA384|256|NULL|NULL|NULL", "C SELECT 1",
+                  "Z I"});
+    REQUIRE(t.query("select s.ssl from pg_catalog.pg_stat_ssl s limit 0") ==
+            Lines{"T ssl:16:1:-1:0", "C SELECT 0", "Z I"});
+}
+
+TEST_CASE("aggregates over no row: one row, count 0 and the others NULL, unless grouped") {
+    auto c = logged_in();
+    // what drivers and tools send to look for an extension
+    REQUIRE(c.query("select count(*) from pg_extension where extname = 'postgis'") ==
+            Lines{"T count:20:8:-1:0", "D 0", "C SELECT 1", "Z I"});
+    REQUIRE(c.query("select count(*), max(pid), 1 from pg_stat_ssl where false") ==
+            Lines{"T count:20:8:-1:0, max:23:4:-1:0, ?column?:23:4:-1:0", "D 0|NULL|1",
+                  "C SELECT 1", "Z I"});
+    REQUIRE(c.query("select count(*) from pg_stat_ssl where false group by ssl") ==
+            Lines{"T count:20:8:-1:0", "C SELECT 0", "Z I"});
+    REQUIRE(c.query("select count(*) from pg_type limit 0") ==
+            Lines{"T count:20:8:-1:0", "C SELECT 0", "Z I"});
+}
+
 TEST_CASE("an expression nested too deeply is PostgreSQL's 54001, and the session goes on") {
     auto c = logged_in();
     auto repeat = [](std::string_view s, int n) {
