@@ -68,6 +68,20 @@ def foreign_ca(tmp_path_factory) -> Path:
     return cert
 
 
+@pytest.fixture(scope="session")
+def localhost_certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate and key for localhost, for a real server whose TLS is beside
+    the point (its SQL answers are what a test compares)."""
+    d = tmp_path_factory.mktemp("localhost-certificate")
+    cp = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
+         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        capture_output=True, text=True, timeout=60)
+    assert cp.returncode == 0, f"openssl req failed: {cp.stderr}"
+    return d / "cert.pem", d / "key.pem"
+
+
 @pytest.fixture
 def tlslab(tlslab_bin, state_dir):
     """Factory: tlslab("serve", "--encryption", "force", ...) -> TlslabProcess, stopped (and

@@ -24,12 +24,8 @@ SCRIPTS = sorted((Path(__file__).parent / "mysql_answers").glob("*.sql"))
 
 
 @pytest.fixture(scope="module")
-def real_db(tmp_path_factory):
-    d = tmp_path_factory.mktemp("mysql-answers")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=localhost"],
-                   cwd=d, check=True, capture_output=True)
-    with MariaDbServer.start(d / "cert.pem", d / "key.pem") as server:
+def real_db(localhost_certificate):
+    with MariaDbServer.start(*localhost_certificate) as server:
         yield server
 
 

@@ -23,12 +23,8 @@ SCRIPTS = sorted((Path(__file__).parent / "pg_answers").glob("*.sql"))
 
 
 @pytest.fixture(scope="module")
-def real_pg(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pg-answers")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=localhost"],
-                   cwd=d, check=True, capture_output=True)
-    with PgServer.start(d / "cert.pem", d / "key.pem") as server:
+def real_pg(localhost_certificate):
+    with PgServer.start(*localhost_certificate) as server:
         yield server
 
 
