@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -286,6 +287,22 @@ std::optional<mysql::OkPacket> Client::ok() const {
         }
     }
     return std::nullopt;
+}
+
+std::unique_ptr<Client> logged_in(standin::mysql::Flavour f, bool deprecate_eof,
+                                  bool multi_statements) {
+    standin::mysql::Config c;
+    c.flavour = f;
+    c.auth = standin::mysql::AuthPlugin::NativePassword;
+    c.clock = [] {
+        return std::int64_t{1700000000} * 1000000;
+    };
+    auto client = std::make_unique<Client>(c);
+    client->login("mysql_native_password",
+                  native_response("lab-password", client->greeting.auth_plugin_data), 1, "lab",
+                  "lab", client_caps(deprecate_eof, multi_statements));
+    REQUIRE(client->ok());
+    return client;
 }
 
 } // namespace mysqltest

@@ -67,4 +67,9 @@ struct Client {
     std::optional<mysql::OkPacket> ok() const;
 };
 
+// logged_in: a stand-in of the flavour (mysql_native_password, a fixed clock) with `lab` logged
+// in to `lab` in clear; REQUIREs that the login is answered with OK.
+std::unique_ptr<Client> logged_in(standin::mysql::Flavour f, bool deprecate_eof = true,
+                                  bool multi_statements = true);
+
 } // namespace mysqltest

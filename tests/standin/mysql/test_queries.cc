@@ -8,29 +8,10 @@
 
 using mysqltest::Bytes;
 using mysqltest::Client;
+using mysqltest::logged_in;
 using standin::mysql::AuthPlugin;
 using standin::mysql::Config;
 using standin::mysql::Flavour;
-
-namespace {
-
-std::unique_ptr<Client> logged_in(Flavour f, bool deprecate_eof = true, bool multi = true) {
-    Config c;
-    c.flavour = f;
-    c.auth = AuthPlugin::NativePassword;
-    c.clock = [] {
-        return std::int64_t{1700000000} * 1000000;
-    };
-    auto holder = std::make_unique<Client>(c);
-    auto& client = *holder;
-    client.login("mysql_native_password",
-                 mysqltest::native_response("lab-password", client.greeting.auth_plugin_data), 1,
-                 "lab", "lab", mysqltest::client_caps(deprecate_eof, multi));
-    REQUIRE(client.ok());
-    return holder;
-}
-
-} // namespace
 
 TEST_CASE("mysql SELECT 1: one BIGINT column as MySQL 8.0 describes it", "[standin][mysql]") {
     auto c_holder = logged_in(Flavour::Mysql80, false);

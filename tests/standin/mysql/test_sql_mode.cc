@@ -8,8 +8,7 @@
 #include "mysql_test_client.h"
 
 using mysqltest::Client;
-using standin::mysql::AuthPlugin;
-using standin::mysql::Config;
+using mysqltest::logged_in;
 using standin::mysql::Flavour;
 using standin::mysql::format_sql_mode;
 using standin::mysql::parse_sql_mode;
@@ -20,18 +19,6 @@ namespace {
 std::string shown(Flavour f, std::string_view list) {
     auto bits = parse_sql_mode(f, list);
     return bits ? format_sql_mode(f, *bits) : "error: '" + bits.error() + "'";
-}
-
-std::unique_ptr<Client> logged_in(Flavour f) {
-    Config c;
-    c.flavour = f;
-    c.auth = AuthPlugin::NativePassword;
-    auto holder = std::make_unique<Client>(c);
-    holder->login("mysql_native_password",
-                  mysqltest::native_response("lab-password", holder->greeting.auth_plugin_data), 1,
-                  "lab", "lab", mysqltest::client_caps(true, true));
-    REQUIRE(holder->ok());
-    return holder;
 }
 
 std::string scalar(Client& c, const std::string& sql) {

@@ -16,24 +16,12 @@
 #include "mysql_test_client.h"
 
 using mysqltest::Client;
-using standin::mysql::AuthPlugin;
-using standin::mysql::Config;
 using standin::mysql::Flavour;
 
 namespace {
 
 std::unique_ptr<Client> session(Flavour f) {
-    Config c;
-    c.flavour = f;
-    c.auth = AuthPlugin::NativePassword;
-    c.clock = [] {
-        return std::int64_t{1700000000} * 1000000;
-    };
-    auto holder = std::make_unique<Client>(c);
-    holder->login("mysql_native_password",
-                  mysqltest::native_response("lab-password", holder->greeting.auth_plugin_data));
-    REQUIRE(holder->ok());
-    return holder;
+    return mysqltest::logged_in(f);
 }
 
 struct ErrorRow {
